@@ -1,0 +1,1 @@
+"""pytest plugin of shelly-emu (pytest11 entry point): fixtures for emulated devices."""
