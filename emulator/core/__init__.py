@@ -1,0 +1,1 @@
+"""Pure device model: state, settings and timers, driven by an injected clock (no I/O)."""

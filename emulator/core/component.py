@@ -1,0 +1,151 @@
+"""Component base: one channel of a device (a relay, a meter, an input...) with its settings,
+status, HTTP resources and persistent state. Subclasses register by ``kind``; models pick them
+and their field lists in the profile, so behaviour lives here and shape lives in profiles/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .clock import Now
+from .errors import BadRequest
+from .params import Params
+
+if TYPE_CHECKING:
+    from ..profiles import ComponentSpec
+    from .device import Device
+
+__all__ = ["Component", "Handler"]
+
+type Handler = Callable[[Params, Now], dict[str, Any]]
+
+
+class Component:
+    """One channel of one kind. Fields named in the profile resolve to config values first,
+    then to ``f_<name>(now)`` methods, so each model can show its own subset in its own order.
+    """
+
+    KINDS: ClassVar[dict[str, type[Component]]] = {}
+    kind: ClassVar[str]
+    #: Key of the list this component contributes to /settings and /status (``relays``).
+    collection: ClassVar[str]
+    #: Resource patterns ("relay/{i}") -> method names; ``{i}`` is the channel.
+    ROUTES: ClassVar[dict[str, str]] = {}
+    #: Factory-default config of one channel (the profile's ``defaults`` overlay it).
+    DEFAULTS: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls, kind: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if kind is not None:
+            cls.kind = kind
+            Component.KINDS[kind] = cls
+
+    def __init__(self, device: Device, channel: int, spec: ComponentSpec) -> None:
+        self.device = device
+        self.channel = channel
+        self.spec = spec
+        self.config: dict[str, Any] = self.factory_config()
+        for view in ("settings", "status", "endpoint"):
+            for name in spec.options.get(view, ()):
+                if name not in self.config and not hasattr(self, f"f_{name}"):
+                    raise ValueError(f"{spec.kind}: unknown {view} field {name!r}")
+
+    # --- configuration -------------------------------------------------------------------
+
+    def factory_config(self) -> dict[str, Any]:
+        defaults = dict(self.DEFAULTS)
+        defaults.update(self.spec.options.get("defaults") or {})
+        per_channel = self.spec.options.get("channel_defaults") or []
+        if self.channel < len(per_channel):
+            defaults.update(per_channel[self.channel] or {})
+        return defaults
+
+    @property
+    def active(self) -> bool:
+        """Whether the device's current mode uses this component (Shelly2 relay vs roller)."""
+        return self.spec.modes is None or self.device.mode in self.spec.modes
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}{self.channel}"
+
+    # --- rendering -----------------------------------------------------------------------
+
+    def field(self, name: str, now: Now) -> Any:
+        getter = getattr(self, f"f_{name}", None)
+        return getter(now) if getter is not None else self.config[name]
+
+    def view(self, which: str, now: Now) -> dict[str, Any]:
+        names = self.spec.options.get(which) or self.spec.options.get("status", ())
+        return {name: self.field(name, now) for name in names}
+
+    def settings_view(self, now: Now) -> dict[str, Any]:
+        return self.view("settings", now)
+
+    def status_view(self, now: Now) -> dict[str, Any]:
+        return self.view("status", now)
+
+    # --- lifecycle hooks (overridden where a kind needs them) -----------------------------
+
+    def boot(self, now: Now, power_on: bool) -> None:
+        """Called at power-on and reboot, after settings are loaded."""
+
+    def deactivate(self, now: Now) -> None:
+        """The device left a mode that used this component."""
+
+    def settle(self, now: Now) -> None:
+        """Bring time-integrated state (energy, positions) up to ``now`` before a change."""
+
+    def snapshot(self) -> dict[str, Any]:
+        """What survives a restart (flash): the config and any state a kind keeps."""
+        return {"config": dict(self.config)}
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        self.config.update(data.get("config", {}))
+
+    def factory_reset(self) -> None:
+        self.config = self.factory_config()
+
+    # --- settings parameters ---------------------------------------------------------------
+
+    def apply_settings(self, params: Params, now: Now) -> dict[str, Any]:
+        """Validate every parameter, then apply them all; answer the channel's settings."""
+        if params.raw("reset"):
+            self.factory_reset()
+            self.device.config_changed()
+            return self.settings_view(now)
+        changes = self.parse_settings(params)
+        changes = {k: v for k, v in changes.items() if self.config.get(k) != v}
+        if changes:
+            self.config.update(changes)
+            self.on_settings_changed(changes, now)
+            self.device.config_changed()
+        return self.settings_view(now)
+
+    def parse_settings(self, params: Params) -> dict[str, Any]:
+        """Typed values of the channel's settings parameters; raises BadRequest, changes nothing."""
+        return {}
+
+    def on_settings_changed(self, changes: Mapping[str, Any], now: Now) -> None:
+        """React to applied settings (e.g. re-arm timers)."""
+
+    def schedule_rules(self, params: Params, actions: tuple[str, ...]) -> list[str] | None:
+        """Parse ``schedule_rules`` (``HHMM-DAYS-ACTION`` comma-separated, seed 003)."""
+        value = params.raw("schedule_rules")
+        if value is None:
+            return None
+        rules = [rule for rule in value.split(",") if rule]
+        for rule in rules:
+            parts = rule.split("-")
+            if (
+                len(parts) != 3
+                or not (len(parts[0]) == 4 and parts[0].isdigit())
+                or int(parts[0][:2]) > 23
+                or int(parts[0][2:]) > 59
+                or not parts[1]
+                or any(day not in "0123456" for day in parts[1])
+                or (actions and parts[2] not in actions)
+            ):
+                raise BadRequest(f"schedule_rules: bad rule '{rule}' (want HHMM-DAYS-ACTION)")
+        return rules

@@ -1,0 +1,37 @@
+"""Events the core emits; transports (CoIoT, cloud link, persistence) render them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Event", "InputEvent", "Rebooted", "SettingsChanged", "StatusChanged"]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanged:
+    """Something reported in /status (and CoIoT /cit/s) changed."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChanged:
+    """Persistent configuration changed (cfg_changed_cnt was bumped)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rebooted:
+    """The device restarted; ``power_on`` tells a power cycle from a software reboot."""
+
+    power_on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InputEvent:
+    """A button event (S short, L long) on an input channel."""
+
+    channel: int
+    event: str
+
+
+type Event = StatusChanged | SettingsChanged | Rebooted | InputEvent

@@ -1,0 +1,144 @@
+"""Device-level resources of the Gen1 HTTP API (seed 003 "Common HTTP API").
+
+Channel resources (/relay/N, /roller/N...) belong to their components. Every handler here
+validates all its parameters before it changes anything.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import common
+from .clock import Now
+from .component import Handler
+from .errors import BadRequest
+from .params import Params
+
+if TYPE_CHECKING:
+    from .device import Device
+
+__all__ = ["common_routes"]
+
+
+def common_routes(device: Device) -> dict[str, Handler]:
+    """Resource path -> handler for everything a device serves besides its channels."""
+    model_params = {
+        name: common.model_param(spec) for name, spec in device.profile.settings_params.items()
+    }
+    render = device.renderer
+
+    def shelly(params: Params, now: Now) -> dict[str, Any]:
+        return render.shelly(now)
+
+    def status(params: Params, now: Now) -> dict[str, Any]:
+        return render.status(now)
+
+    def settings(params: Params, now: Now) -> dict[str, Any]:
+        if params.raw("reset"):
+            device.factory_reset(now)
+            return render.settings(now)
+        changes = common.parse_params(params, common.COMMON_PARAMS, device.config)
+        changes.update(common.parse_params(params, model_params, device.config))
+        mode = params.raw("mode")
+        if mode is not None and (device.profile.modes is None or mode not in device.profile.modes):
+            raise BadRequest(f"mode: '{mode}' is not one of {device.profile.modes or ()}")
+        _apply(device, changes)
+        if mode is not None:
+            device.apply_mode(mode, now)
+        return render.settings(now)
+
+    def wifi(key: str, secret: str, disables: str | None) -> Handler:
+        def handler(params: Params, now: Now) -> dict[str, Any]:
+            table = common.STA_PARAMS if key != "wifi_ap" else common.AP_PARAMS
+            changes = {
+                (key, *path): value
+                for path, value in common.parse_params(params, table, device.config[key]).items()
+            }
+            wifi_key = params.text("key", max_len=64)
+            target = {**device.config[key], **{p[1]: v for p, v in changes.items()}}
+            if target.get("ipv4_method") == "static" and not all(
+                target.get(name) for name in ("ip", "mask")
+            ):
+                raise BadRequest("static ipv4_method needs ip and mask")
+            if wifi_key is not None and key == "wifi_ap" and 0 < len(wifi_key) < 8:
+                raise BadRequest("key must be at least 8 characters long")
+            if disables and changes.get((key, "enabled")):
+                changes[(disables, "enabled")] = False
+            if wifi_key is not None and wifi_key != device.secrets[secret]:
+                device.secrets[secret] = wifi_key
+                device.config_changed()
+            _apply(device, changes)
+            return render.settings_part(key, now)
+
+        return handler
+
+    def login(params: Params, now: Now) -> dict[str, Any]:
+        username = params.text("username", min_len=1, max_len=50)
+        password = params.text("password", min_len=1, max_len=50)
+        changes = {}
+        for flag in ("enabled", "unprotected"):
+            value = params.boolean(flag)
+            if value is not None:
+                changes[("login", flag)] = value
+        if username is not None:
+            changes[("login", "username")] = username
+        if password is not None and password != device.secrets["login_password"]:
+            device.secrets["login_password"] = password
+            device.config_changed()
+        _apply(device, changes)
+        return render.settings_part("login", now)
+
+    def cloud(params: Params, now: Now) -> dict[str, Any]:
+        enabled = params.boolean("enabled")
+        if enabled is not None:
+            _apply(device, {("cloud", "enabled"): enabled})
+        return {"enabled": device.config["cloud"]["enabled"]}
+
+    def advanced(params: Params, now: Now) -> dict[str, Any]:
+        _apply(device, common.parse_params(params, common.ADVANCED_PARAMS, device.config))
+        return {"coiot": render.settings_part("coiot", now)}
+
+    def reboot(params: Params, now: Now) -> dict[str, Any]:
+        device.schedule("reboot", now.mono + REBOOT_DELAY, device_reboot)
+        return {}
+
+    def device_reboot(now: Now) -> None:
+        device.reboot(now)
+
+    def ota(params: Params, now: Now) -> dict[str, Any]:
+        if params.raw("url"):
+            raise BadRequest("the emulator does not install firmware images")
+        return dict(render.status(now).get("update") or {"status": "idle", "has_update": False})
+
+    routes: dict[str, Handler] = {
+        "shelly": shelly,
+        "status": status,
+        "settings": settings,
+        "settings/ap": wifi("wifi_ap", "wifi_ap_key", "wifi_sta"),
+        "settings/sta": wifi("wifi_sta", "wifi_sta_key", "wifi_ap"),
+        "settings/login": login,
+        "settings/cloud": cloud,
+        "settings/advanced": advanced,
+        "reboot": reboot,
+        "ota": ota,
+    }
+    if "wifi_sta1" in device.config:
+        routes["settings/sta1"] = wifi("wifi_sta1", "wifi_sta1_key", None)
+    return routes
+
+
+#: Seconds between answering /reboot and restarting, so the answer leaves first.
+REBOOT_DELAY = 0.5
+
+
+def _apply(device: Device, changes: dict[tuple[str, ...], Any]) -> None:
+    """Write changed leaves into the config; one cfg_changed_cnt bump if anything changed."""
+    changed = {
+        path: value
+        for path, value in changes.items()
+        if common.get_path(device.config, path) != value
+    }
+    for path, value in changed.items():
+        common.set_path(device.config, path, value)
+    if changed:
+        device.config_changed()

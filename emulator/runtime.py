@@ -1,0 +1,292 @@
+"""Runtime: one asyncio loop hosting 1..N devices (DESIGN.md principles 2 and 3).
+
+The loop runs in a thread of its own (tests, CLI) and owns every device: HTTP is served on it,
+timers fire on it, transports hear events on it. Calls from other threads are marshalled with
+``Runtime.call``; nothing needs a lock. Under a ManualClock, ``advance()`` moves time and fires
+every due timer across all devices in deadline order, so cross-device ordering stays exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .core.clock import Clock, ManualClock, Now, RealClock
+from .core.device import Device
+from .core.events import Event
+from .core.identity import derive_mac, make_identity
+from .http.app import create_app
+from .http.server import Gate, HttpConnection, bind_listener
+from .persistence import StateStore
+from .profiles import load_profile
+from .world import World
+
+__all__ = ["DeviceHost", "Runtime"]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Bound on timers fired by one advance(), so a timer re-arming itself cannot hang a test.
+_MAX_TIMER_FIRES = 1_000_000
+
+type Listener = Callable[["DeviceHost", list[Event]], None]
+
+
+@dataclass(eq=False)
+class DeviceHost:
+    """A running device: its core plus where it listens. Methods are loop-thread only,
+    except the ones that go through ``runtime.call`` (``status``, ``settings``, ``get``)."""
+
+    runtime: Runtime
+    device: Device
+    ip: str
+    http_port: int
+    listeners: list[Listener] = field(default_factory=list)
+    server: asyncio.Server | None = None
+    gate: Gate | None = None
+    _timer: asyncio.TimerHandle | None = None
+
+    @property
+    def url(self) -> str:
+        port = "" if self.http_port == 80 else f":{self.http_port}"
+        return f"http://{self.ip}{port}"
+
+    @property
+    def world(self) -> World:
+        return World(self)
+
+    @property
+    def model(self) -> str:
+        return self.device.profile.model
+
+    def now(self) -> Now:
+        return self.runtime.clock.now()
+
+    # --- loop-thread API ----------------------------------------------------------------------
+
+    def call(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """Serve a Gen1 resource, then dispatch what the device emitted."""
+        try:
+            return self.device.call(path, params, self.now())
+        finally:
+            self.dispatch()
+
+    def act(self, action: Callable[[Now], T]) -> T:
+        """Run a core action with the current time, then dispatch (world actions use it)."""
+        try:
+            return action(self.now())
+        finally:
+            self.dispatch()
+
+    def dispatch(self) -> None:
+        events = self.device.drain_events()
+        if events:
+            for listener in (*self.runtime.listeners, *self.listeners):
+                try:
+                    listener(self, events)
+                except Exception:
+                    logger.exception("%s: event listener failed", self.device.identity.hostname)
+        self.runtime.reschedule(self)
+
+    # --- any-thread conveniences ------------------------------------------------------------
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        """Call a resource from any thread (no HTTP), e.g. ``host.get("relay/0", turn="on")``."""
+        text = {k: str(v) for k, v in params.items()}
+        return self.runtime.call(lambda: self.call(path, text))
+
+    def status(self) -> dict[str, Any]:
+        return self.get("status")
+
+    def settings(self) -> dict[str, Any]:
+        return self.get("settings")
+
+
+class Runtime:
+    """Hosts devices on one loop; start() spins up the loop thread, stop() tears all down."""
+
+    def __init__(self, clock: Clock | None = None, state_dir: Path | str | None = None) -> None:
+        self.clock: Clock = clock or RealClock()
+        self.store = StateStore(Path(state_dir)) if state_dir else None
+        self.hosts: list[DeviceHost] = []
+        self.listeners: list[Listener] = []
+        #: Called on the loop when a device is removed (transports free what they hold for it).
+        self.closers: list[Callable[[DeviceHost], None]] = []
+        self.app = create_app()
+        self.loop = asyncio.new_event_loop()
+        self._thread: threading.Thread | None = None
+        if self.store is not None:
+            self.listeners.append(self.store.listener)
+
+    # --- loop thread ------------------------------------------------------------------------
+
+    def start(self) -> Runtime:
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(self.loop)
+            self.loop.call_soon(ready.set)
+            self.loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="shelly-emu-loop", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        for host in list(self.hosts):
+            self.call(lambda h=host: self._close(h))
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self._thread = None
+        self.loop.close()
+
+    def __enter__(self) -> Runtime:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def call(self, fn: Callable[[], T], timeout: float = 30) -> T:
+        """Run ``fn`` on the loop thread and return its result (directly if already there)."""
+        if self._thread is None or threading.current_thread() is self._thread:
+            return fn()
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                future.set_result(fn())
+            except BaseException as error:  # handed back to the calling thread
+                future.set_exception(error)
+
+        self.loop.call_soon_threadsafe(run)
+        return future.result(timeout)
+
+    def run(self, coro: Any, timeout: float = 30) -> Any:
+        """Run a coroutine on the loop from another thread."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    # --- devices ----------------------------------------------------------------------------
+
+    def add_device(
+        self,
+        model: str,
+        *,
+        ip: str = "127.0.0.1",
+        http_port: int = 0,
+        mac: str | None = None,
+        seed: str | None = None,
+        fw: str | None = None,
+        longid: bool | None = None,
+        login: tuple[str, str] | None = None,
+        settings: Mapping[str, str] | None = None,
+    ) -> DeviceHost:
+        """Create a device, restore its saved state if any, and start serving HTTP.
+
+        ``settings`` are /settings parameters applied once at creation (e.g. ``name``).
+        """
+        profile = load_profile(model)
+        mac = mac or derive_mac(profile.mac_prefix, seed or f"{profile.model}@{ip}:{http_port}")
+        identity = make_identity(
+            profile.model,
+            profile.hostname_prefix,
+            mac,
+            fw or profile.fw,
+            longid=profile.longid if longid is None else longid,
+            ip=ip,
+        )
+        sock = bind_listener(ip, http_port)
+        try:
+            saved = self.store.load(identity.mac) if self.store else None
+            device = Device(profile, identity, self.clock.now(), saved=saved)
+            host = DeviceHost(self, device, ip, sock.getsockname()[1])
+            if login is not None and saved is None:
+                user, password = login
+                device.call(
+                    "settings/login",
+                    {"enabled": "1", "username": user, "password": password},
+                    self.clock.now(),
+                )
+            if settings and saved is None:
+                device.call("settings", dict(settings), self.clock.now())
+            self.call(lambda: self._serve(host, sock))
+        except BaseException:
+            sock.close()
+            raise
+        return host
+
+    async def _start_server(self, host: DeviceHost, sock: Any) -> None:
+        extra = {"shelly_emu.host": host}
+        host.server = await self.loop.create_server(
+            lambda: HttpConnection(self.app.wsgi_app, extra, self._gate(host)), sock=sock
+        )
+
+    def _gate(self, host: DeviceHost) -> Gate:
+        return lambda: host.gate() if host.gate is not None else None
+
+    def _serve(self, host: DeviceHost, sock: Any) -> None:
+        self.hosts.append(host)
+        self.loop.create_task(self._start_server(host, sock))
+        host.dispatch()
+
+    def remove_device(self, host: DeviceHost) -> None:
+        self.call(lambda: self._close(host))
+
+    def _close(self, host: DeviceHost) -> None:
+        if host in self.hosts:
+            self.hosts.remove(host)
+        if host._timer is not None:
+            host._timer.cancel()
+        if host.server is not None:
+            host.server.close()
+        for closer in self.closers:
+            closer(host)
+
+    # --- time ---------------------------------------------------------------------------------
+
+    def reschedule(self, host: DeviceHost) -> None:
+        """Wake the device at its next deadline (real clock); ManualClock waits for advance()."""
+        if host._timer is not None:
+            host._timer.cancel()
+            host._timer = None
+        deadline = host.device.next_deadline()
+        if deadline is None or isinstance(self.clock, ManualClock) or host not in self.hosts:
+            return
+        delay = max(0.0, deadline - self.clock.now().mono)
+        host._timer = self.loop.call_later(delay, self._fire, host)
+
+    def _fire(self, host: DeviceHost) -> None:
+        host._timer = None
+        host.device.on_timer(self.clock.now())
+        host.dispatch()
+
+    def advance(self, seconds: float) -> None:
+        """ManualClock only: move time by ``seconds``, firing every due timer on the way."""
+        clock = self.clock
+        if not isinstance(clock, ManualClock):
+            raise TypeError("advance() needs a ManualClock")
+
+        def step() -> None:
+            end = clock.now().mono + seconds
+            for _ in range(_MAX_TIMER_FIRES):
+                due = [(h.device.next_deadline(), i, h) for i, h in enumerate(self.hosts)]
+                due = [entry for entry in due if entry[0] is not None and entry[0] <= end]
+                if not due:
+                    break
+                deadline, _, host = min(due, key=lambda entry: (entry[0], entry[1]))
+                if deadline > clock.now().mono:
+                    clock.advance(deadline - clock.now().mono)
+                host.device.on_timer(clock.now())
+                host.dispatch()
+            if end > clock.now().mono:
+                clock.advance(end - clock.now().mono)
+
+        self.call(step)
