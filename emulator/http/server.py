@@ -16,6 +16,7 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import httptools
 
@@ -60,6 +61,8 @@ class HttpConnection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._size = 0
         self._pending: asyncio.Task[None] | None = None
+        #: The part of the WSGI environ that is the same for every request on this connection.
+        self._base_environ: dict[str, Any] = {}
 
     # --- asyncio.Protocol --------------------------------------------------------------------
 
@@ -69,6 +72,21 @@ class HttpConnection(asyncio.Protocol):
         sock = transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        local = transport.get_extra_info("sockname") or ("", 0)
+        peer = transport.get_extra_info("peername") or ("", 0)
+        self._base_environ = {
+            "SCRIPT_NAME": "",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+            "SERVER_NAME": local[0],
+            "SERVER_PORT": str(local[1]),
+            "REMOTE_ADDR": peer[0],
+            **self.environ_extra,
+        }
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -133,25 +151,13 @@ class HttpConnection(asyncio.Protocol):
     def _environ(self) -> dict[str, Any]:
         url = httptools.parse_url(self._url)
         body = b"".join(self._body)
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": self.parser.get_method().decode("latin-1"),
-            "SCRIPT_NAME": "",
-            "PATH_INFO": _unquote(url.path or b"/"),
-            "QUERY_STRING": (url.query or b"").decode("latin-1"),
-            "SERVER_PROTOCOL": "HTTP/" + self.parser.get_http_version(),
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-            "CONTENT_LENGTH": str(len(body)),
-        }
-        if self.transport is not None:
-            local = self.transport.get_extra_info("sockname") or ("", 0)
-            peer = self.transport.get_extra_info("peername") or ("", 0)
-            environ.update(SERVER_NAME=local[0], SERVER_PORT=str(local[1]), REMOTE_ADDR=peer[0])
+        environ = self._base_environ.copy()
+        environ["REQUEST_METHOD"] = self.parser.get_method().decode("latin-1")
+        environ["PATH_INFO"] = _unquote(url.path or b"/")
+        environ["QUERY_STRING"] = (url.query or b"").decode("latin-1")
+        environ["SERVER_PROTOCOL"] = "HTTP/" + self.parser.get_http_version()
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
         for name, value in self._headers:
             key = name.decode("latin-1").upper().replace("-", "_")
             text = value.decode("latin-1")
@@ -159,7 +165,6 @@ class HttpConnection(asyncio.Protocol):
                 environ["CONTENT_TYPE"] = text
             elif key != "CONTENT_LENGTH":
                 environ["HTTP_" + key] = text
-        environ.update(self.environ_extra)
         return environ
 
     def _answer(self, environ: dict[str, Any], keep_alive: bool) -> None:
@@ -191,11 +196,15 @@ class HttpConnection(asyncio.Protocol):
     ) -> None:
         if self.transport is None:
             return
-        lines = [f"HTTP/1.1 {status}"]
-        lines += [f"{name}: {value}" for name, value in headers if name.lower() != "content-length"]
-        lines.append(f"Content-Length: {len(body)}")
-        lines.append("Connection: keep-alive" if keep_alive else "Connection: close")
-        self.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        head = "".join(
+            f"{name}: {value}\r\n" for name, value in headers if name.lower() != "content-length"
+        )
+        connection = "keep-alive" if keep_alive else "close"
+        self.transport.write(
+            f"HTTP/1.1 {status}\r\n{head}Content-Length: {len(body)}\r\n"
+            f"Connection: {connection}\r\n\r\n".encode("latin-1")
+            + body
+        )
         if not keep_alive:
             self.transport.close()
 
@@ -205,6 +214,6 @@ class HttpConnection(asyncio.Protocol):
 
 
 def _unquote(path: bytes) -> str:
-    from urllib.parse import unquote_to_bytes
-
-    return unquote_to_bytes(path).decode("latin-1")
+    if b"%" in path:
+        path = unquote_to_bytes(path)
+    return path.decode("latin-1")
