@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .core.clock import Clock, ManualClock, Now, RealClock
+from .clock import Clock, ManualClock, Now, RealClock
 from .core.device import Device
 from .core.events import Event
 from .core.identity import derive_mac, make_identity

@@ -319,7 +319,8 @@ class Device:
     def _channel_handler(self, kind: str, method: str) -> Callable[[int], Handler]:
         def make(channel: int) -> Handler:
             component = self.component(kind, channel)
-            if not component.active:
+            # Settings stay editable in any mode; only control needs the component active.
+            if not component.active and method != "apply_settings":
                 raise Unavailable(f"{kind} {channel} is not available in {self.mode} mode")
             handler: Handler = getattr(component, method)
             return handler
