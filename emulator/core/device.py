@@ -189,6 +189,13 @@ class Device:
         self._events.append(Rebooted(power_on))
         self.status_changed("boot")
 
+    def set_cloud_connected(self, connected: bool, now: Now) -> None:
+        """The cloud transport reports its link state (``cloud.connected`` in /status)."""
+        if connected != self.cloud_connected:
+            with self.transaction(now):
+                self.cloud_connected = connected
+                self.status_changed("cloud")
+
     # --- the physical world (tests, CLI, control API) -----------------------------------------
 
     def world_set_load(self, channel: int, watts: float, now: Now) -> None:
