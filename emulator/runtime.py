@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import random
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,10 +22,12 @@ from .clock import Clock, ManualClock, Now, RealClock
 from .core.device import Device
 from .core.events import Event
 from .core.identity import derive_mac, make_identity
+from .faults import NO_FAULTS, Faults
 from .http.app import create_app
 from .http.server import Gate, HttpConnection, bind_listener
 from .persistence import StateStore
-from .profiles import load_profile
+from .profiles import Profile, load_profile
+from .request_log import RequestLog, RequestRecord
 from .world import World
 
 __all__ = ["DeviceHost", "Runtime"]
@@ -49,7 +52,10 @@ class DeviceHost:
     http_port: int
     listeners: list[Listener] = field(default_factory=list)
     server: asyncio.Server | None = None
+    #: Custom HTTP gate (server.Gate); used when no fault is injected.
     gate: Gate | None = None
+    #: Injected faults (emulator/faults.py); transports read them per message.
+    faults: Faults = NO_FAULTS
     _timer: asyncio.TimerHandle | None = None
 
     @property
@@ -111,15 +117,28 @@ class DeviceHost:
 class Runtime:
     """Hosts devices on one loop; start() spins up the loop thread, stop() tears all down."""
 
-    def __init__(self, clock: Clock | None = None, state_dir: Path | str | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        state_dir: Path | str | None = None,
+        *,
+        log_size: int = 10_000,
+    ) -> None:
         self.clock: Clock = clock or RealClock()
-        self.store = StateStore(Path(state_dir)) if state_dir else None
-        self.hosts: list[DeviceHost] = []
+        self.loop = asyncio.new_event_loop()
+        self.store = (
+            StateStore(Path(state_dir), schedule=self.loop.call_later) if state_dir else None
+        )
+        #: Running devices in start order (a dict used as an ordered set: O(1) removal).
+        self.hosts: dict[DeviceHost, None] = {}
         self.listeners: list[Listener] = []
         #: Called on the loop when a device is removed (transports free what they hold for it).
         self.closers: list[Callable[[DeviceHost], None]] = []
+        #: The last ``log_size`` requests answered by any device (control API: /_emu/log).
+        self.request_log = RequestLog(log_size)
+        #: Randomness of injected faults (seed it for reproducible flaky runs).
+        self.rng = random.Random()
         self.app = create_app()
-        self.loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
         if self.store is not None:
             self.listeners.append(self.store.listener)
@@ -142,8 +161,7 @@ class Runtime:
     def stop(self) -> None:
         if self._thread is None:
             return
-        for host in list(self.hosts):
-            self.call(lambda h=host: self._close(h))
+        self.call(self._close_all)
         self.run(self._cancel_tasks())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
@@ -204,6 +222,32 @@ class Runtime:
         """
         profile = load_profile(model)
         mac = mac or derive_mac(profile.mac_prefix, seed or f"{profile.model}@{ip}:{http_port}")
+        sock = bind_listener(ip, http_port)
+        try:
+            device = self.build_device(
+                profile, mac, ip=ip, fw=fw, longid=longid, login=login, settings=settings
+            )
+            host = DeviceHost(self, device, ip, sock.getsockname()[1])
+            self.call(lambda: self._serve(host, sock))
+        except BaseException:
+            sock.close()
+            raise
+        return host
+
+    def build_device(
+        self,
+        profile: Profile,
+        mac: str,
+        *,
+        ip: str,
+        fw: str | None = None,
+        longid: bool | None = None,
+        login: tuple[str, str] | None = None,
+        settings: Mapping[str, str] | None = None,
+        fresh: bool = False,
+    ) -> Device:
+        """A device core: its saved state if any (unless ``fresh``), else factory state with
+        ``login`` and ``settings`` applied. Touches no socket."""
         identity = make_identity(
             profile.model,
             profile.hostname_prefix,
@@ -212,46 +256,78 @@ class Runtime:
             longid=profile.longid if longid is None else longid,
             ip=ip,
         )
-        sock = bind_listener(ip, http_port)
-        try:
-            saved = self.store.load(identity.mac) if self.store else None
-            device = Device(profile, identity, self.clock.now(), saved=saved)
-            host = DeviceHost(self, device, ip, sock.getsockname()[1])
-            if login is not None and saved is None:
-                user, password = login
-                device.call(
-                    "settings/login",
-                    {"enabled": "1", "username": user, "password": password},
-                    self.clock.now(),
-                )
-            if settings and saved is None:
-                device.call("settings", dict(settings), self.clock.now())
-            self.call(lambda: self._serve(host, sock))
-        except BaseException:
-            sock.close()
-            raise
-        return host
+        saved = self.store.load(identity.mac) if self.store and not fresh else None
+        now = self.clock.now()
+        device = Device(profile, identity, now, saved=saved)
+        if login is not None and saved is None:
+            user, password = login
+            device.call(
+                "settings/login", {"enabled": "1", "username": user, "password": password}, now
+            )
+        if settings and saved is None:
+            device.call("settings", dict(settings), now)
+        return device
+
+    def replace_device(self, host: DeviceHost, device: Device) -> None:
+        """Swap a running host's core (a reset to the fleet file), keeping its socket."""
+
+        def swap() -> None:
+            if host._timer is not None:
+                host._timer.cancel()
+                host._timer = None
+            host.device = device
+            host.faults = NO_FAULTS
+            host.dispatch()
+
+        self.call(swap)
 
     async def _start_server(self, host: DeviceHost, sock: Any) -> None:
         extra = {"shelly_emu.host": host}
         host.server = await self.loop.create_server(
-            lambda: HttpConnection(self.app.wsgi_app, extra, self._gate(host)), sock=sock
+            lambda: HttpConnection(self.app.wsgi_app, extra, self._gate(host), self._observe),
+            sock=sock,
         )
 
     def _gate(self, host: DeviceHost) -> Gate:
-        return lambda: host.gate() if host.gate is not None else None
+        def gate() -> Any:
+            if host.faults is not NO_FAULTS:
+                return host.faults.http_gate(self.rng)
+            return host.gate() if host.gate is not None else None
+
+        return gate
+
+    def _observe(self, environ: dict[str, Any], status: int, seconds: float) -> None:
+        host: DeviceHost = environ["shelly_emu.host"]
+        self.request_log.record(
+            RequestRecord(
+                self.clock.now().unix,
+                "http",
+                host.device.identity.hostname,
+                environ["REQUEST_METHOD"],
+                environ["PATH_INFO"],
+                environ["QUERY_STRING"],
+                status,
+                seconds,
+                environ.get("REMOTE_ADDR", ""),
+            )
+        )
 
     def _serve(self, host: DeviceHost, sock: Any) -> None:
-        self.hosts.append(host)
+        self.hosts[host] = None
         self.loop.create_task(self._start_server(host, sock))
         host.dispatch()
 
     def remove_device(self, host: DeviceHost) -> None:
         self.call(lambda: self._close(host))
 
+    def _close_all(self) -> None:
+        for host in list(self.hosts):
+            self._close(host)
+        if self.store is not None:
+            self.store.flush()
+
     def _close(self, host: DeviceHost) -> None:
-        if host in self.hosts:
-            self.hosts.remove(host)
+        self.hosts.pop(host, None)
         if host._timer is not None:
             host._timer.cancel()
         if host.server is not None:

@@ -14,20 +14,24 @@ import io
 import logging
 import socket
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import httptools
 
-__all__ = ["HttpConnection", "bind_listener"]
+__all__ = ["Gate", "HttpConnection", "Observer", "bind_listener"]
 
 logger = logging.getLogger(__name__)
 
 type WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-#: Optional hook before a request is answered (fault injection: latency, drop): returns an
-#: awaitable to wait for, or None to answer at once.
-type Gate = Callable[[], Awaitable[bool] | None]
+#: Optional hook before a request is answered (fault injection: latency, drop, errors): returns
+#: None to answer at once, or an awaitable resolving to True (answer), False (drop the
+#: connection unanswered) or an HTTP status (answer that error instead).
+type Gate = Callable[[], Awaitable[bool | int] | None]
+#: Optional hook after a request was answered: (environ, status code, seconds it took).
+type Observer = Callable[[dict[str, Any], int, float], None]
 
 _MAX_BODY = 64 * 1024
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 500: "Error"}
@@ -50,10 +54,17 @@ def bind_listener(host: str, port: int) -> socket.socket:
 class HttpConnection(asyncio.Protocol):
     """One client connection: parse requests, run the WSGI app, write answers in order."""
 
-    def __init__(self, app: WsgiApp, environ_extra: dict[str, Any], gate: Gate | None = None):
+    def __init__(
+        self,
+        app: WsgiApp,
+        environ_extra: dict[str, Any],
+        gate: Gate | None = None,
+        observer: Observer | None = None,
+    ):
         self.app = app
         self.environ_extra = environ_extra
         self.gate = gate
+        self.observer = observer
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
         self._url = b""
@@ -123,6 +134,7 @@ class HttpConnection(asyncio.Protocol):
             self._reply_error(400, b"request body too large")
             return
         environ = self._environ()
+        environ["shelly_emu.started"] = time.perf_counter()
         keep_alive = self.parser.should_keep_alive()
         if self.gate is not None:
             waiting = self.gate()
@@ -135,16 +147,21 @@ class HttpConnection(asyncio.Protocol):
         self._answer(environ, keep_alive)
 
     async def _answer_later(
-        self, waiting: Awaitable[bool], environ: dict[str, Any], keep_alive: bool
+        self, waiting: Awaitable[bool | int], environ: dict[str, Any], keep_alive: bool
     ) -> None:
         answer = await waiting
         if self.transport is None:
             return
-        if not answer:
+        if answer is False:
             self.transport.abort()
+            self._observe(environ, 0)
             return
         self.transport.resume_reading()
-        self._answer(environ, keep_alive)
+        if answer is True:
+            self._answer(environ, keep_alive)
+        else:
+            self._reply_error(int(answer), b"injected fault", keep_alive)
+            self._observe(environ, int(answer))
 
     # --- WSGI --------------------------------------------------------------------------------
 
@@ -186,10 +203,16 @@ class HttpConnection(asyncio.Protocol):
         except Exception:  # a bug must answer 500, never kill the connection loop
             logger.exception("unhandled error answering %s", environ.get("PATH_INFO"))
             self._reply_error(500, b"internal error")
+            self._observe(environ, 500)
             return
         if environ["REQUEST_METHOD"] == "HEAD":
             body = b""
         self._write(status_line[0], headers, body, keep_alive)
+        self._observe(environ, int(status_line[0][:3]))
+
+    def _observe(self, environ: dict[str, Any], status: int) -> None:
+        if self.observer is not None:
+            self.observer(environ, status, time.perf_counter() - environ["shelly_emu.started"])
 
     def _write(
         self, status: str, headers: list[tuple[str, str]], body: bytes, keep_alive: bool
@@ -208,9 +231,9 @@ class HttpConnection(asyncio.Protocol):
         if not keep_alive:
             self.transport.close()
 
-    def _reply_error(self, status: int, message: bytes) -> None:
+    def _reply_error(self, status: int, message: bytes, keep_alive: bool = False) -> None:
         reason = _REASONS.get(status, "Error")
-        self._write(f"{status} {reason}", [("Content-Type", "text/plain")], message, False)
+        self._write(f"{status} {reason}", [("Content-Type", "text/plain")], message, keep_alive)
 
 
 def _unquote(path: bytes) -> str:
