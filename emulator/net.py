@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import socket
 
-__all__ = ["free_loopback_address", "loopback_plan"]
+__all__ = ["free_loopback_address", "free_loopback_block", "loopback_plan"]
 
 
 def _bindable(address: str, port: int) -> bool:
@@ -31,6 +31,20 @@ def free_loopback_address(port: int = 80, rng: random.Random | None = None, trie
         if _bindable(address, port):
             return address
     raise OSError(f"no free loopback address for port {port} after {tries} tries")
+
+
+def free_loopback_block(
+    count: int, port: int = 80, rng: random.Random | None = None, tries: int = 20
+) -> str:
+    """First address of ``count`` consecutive random loopback addresses where ``port`` is free
+    for TCP and UDP on every one (a fleet of tests; large benches pick their own block)."""
+    rng = rng or random.SystemRandom()
+    span = count // 65536 + 1
+    for _ in range(tries):
+        first = f"127.{rng.randint(64, 254 - span)}.{rng.randint(0, 255)}.1"
+        if all(_bindable(address, port) for address in loopback_plan(first, count)):
+            return first
+    raise OSError(f"no {count} free consecutive loopback addresses for port {port}")
 
 
 def loopback_plan(first: str, count: int) -> list[str]:
