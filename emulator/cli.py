@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from .control import Control, serve
+from .control import serve
 from .fleet import Fleet
 from .fleet_spec import FleetError, FleetSpec, load_fleet, parse_fleet
 from .net import loopback_plan
@@ -206,7 +206,7 @@ def _fleet(args: argparse.Namespace) -> int:
     spec = _fleet_spec(args)
     started = time.perf_counter()
     fleet = Fleet(spec, state_dir=args.state_dir).start(_progress)
-    control = Control(fleet)
+    control = fleet.control
     try:
         # Everything built so far lives as long as the fleet: keep the collector from walking
         # it on every full collection (those pauses were the p99 of GET /status at 10,000).

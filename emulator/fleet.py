@@ -8,11 +8,13 @@ the control API and the fixtures.
 
 from __future__ import annotations
 
+import functools
 import resource
 import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .actions import ActionError, call_world, value_parameters
 from .clock import Clock
@@ -23,6 +25,9 @@ from .core.errors import DeviceError
 from .fleet_spec import DeviceSpec, FleetError, FleetSpec
 from .profiles import load_profile
 from .runtime import DeviceHost, Runtime
+
+if TYPE_CHECKING:
+    from .control import Control
 
 __all__ = ["Fleet", "Member", "raise_descriptor_limit"]
 
@@ -77,6 +82,13 @@ class Fleet:
         self.members: list[Member] = []
         self._index: dict[str, Member] = {}
         self._cloud: CloudLinks | None = None
+
+    @functools.cached_property
+    def control(self) -> Control:
+        """The control API of this fleet, in Python (emulator/control.py)."""
+        from .control import Control  # control builds on fleet: imported when first asked
+
+        return Control(self)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
