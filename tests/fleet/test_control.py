@@ -47,9 +47,7 @@ def test_lists_devices_and_reads_full_state(fleet: Fleet, api: str) -> None:
     assert "set_load" in state["actions"]
 
 
-def test_world_actions_take_query_or_json_and_answer_the_new_status(
-    fleet: Fleet, api: str
-) -> None:
+def test_world_actions_take_query_or_json_and_answer_the_new_status(fleet: Fleet, api: str) -> None:
     plug = fleet[0]
     plug.get("relay/0", turn="on")
     status = requests.post(

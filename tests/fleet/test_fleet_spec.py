@@ -116,9 +116,7 @@ def test_state_dir_is_relative_to_the_file(tmp_path: Path) -> None:
         pytest.param(_one(count=0), "count: 0 is out of range", id="zero-count"),
         pytest.param(_one(count="many"), "count: 'many' is not an integer", id="bad-count"),
         pytest.param(_one(address="kitchen"), "'kitchen' is not an IPv4 address", id="bad-ip"),
-        pytest.param(
-            _one(address="127.0.0.1:8001", http_port=80), "not both", id="port-twice"
-        ),
+        pytest.param(_one(address="127.0.0.1:8001", http_port=80), "not both", id="port-twice"),
         pytest.param(_one(address="127.0.0.1:65535", count=2), "past 65535", id="ports-out"),
         pytest.param(
             _one(address="127.255.255.255", count=2), "run out of range", id="leaves-loopback"
