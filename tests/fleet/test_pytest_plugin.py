@@ -1,0 +1,109 @@
+"""The pytest plugin as users meet it: no conftest, fixtures by name, options registered."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def test_fixtures_work_without_a_conftest(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import requests
+
+        def test_device(shelly_device):
+            plug = shelly_device("SHPLG-S", login=("admin", "pw"), state={"relays": {0: True}})
+            assert plug.url.startswith("http://127.")
+            assert requests.get(plug.url + "/status", timeout=5).status_code == 401
+            status = requests.get(plug.url + "/status", auth=("admin", "pw"), timeout=5).json()
+            assert status["relays"][0]["ison"] is True
+            plug.world.set_load(0, 42)
+            assert plug.status()["meters"][0]["power"] == 42
+            assert [r.path for r in plug.requests()] == ["/status", "/status"]
+
+        def test_manual_clock_makes_a_300_s_auto_off_instant(shelly_device, manual_clock):
+            switch = shelly_device("SHSW-1", state={"settings": {"name": "Hall"}})
+            switch.get("settings/relay/0", auto_off=300)
+            switch.get("relay/0", turn="on")
+            manual_clock.advance(299)
+            assert switch.status()["relays"][0]["ison"] is True
+            manual_clock.advance(1)
+            assert switch.status()["relays"][0]["ison"] is False
+            assert switch.clock.now() == manual_clock.now()
+
+        def test_fleet_from_a_dict(shelly_fleet, manual_clock):
+            fleet = shelly_fleet({"devices": [{"model": "SHSW-1", "count": 20}]})
+            assert len(fleet) == 20
+            fleet.control.world(fleet[3].ip, "toggle", {"channel": 0})  # the switch flips
+            assert fleet[3].status()["relays"][0]["ison"] is True
+
+        def test_fleet_from_a_file(shelly_fleet, tmp_path):
+            path = tmp_path / "fleet.yaml"
+            path.write_text("devices:\\n  - {model: SHPLG-S, count: 2, name: 'P{n}'}\\n")
+            fleet = shelly_fleet(str(path))
+            assert [fleet[i].settings()["name"] for i in range(2)] == ["P1", "P2"]
+
+        def test_faults(shelly_device):
+            plug = shelly_device("SHPLG-S")
+            plug.set_faults(error_rate=1)
+            assert requests.get(plug.url + "/status", timeout=5).status_code == 500
+            plug.set_faults()
+            assert requests.get(plug.url + "/status", timeout=5).status_code == 200
+
+        def test_no_target_by_default(shelly_target):
+            assert shelly_target is None
+        """
+    )
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=6)
+
+
+def test_devices_are_stopped_after_the_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest, requests
+        URLS = []
+
+        def test_start(shelly_device):
+            URLS.append(shelly_device("SHSW-1").url)
+
+        def test_gone():
+            with pytest.raises(requests.ConnectionError):
+                requests.get(URLS[0] + "/shelly", timeout=5)
+        """
+    )
+    pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_bad_state_keys_are_refused(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def test_typo(shelly_device):
+            with pytest.raises(ValueError, match="unknown key 'relay'"):
+                shelly_device("SHSW-1", state={"relay": {0: True}})
+        """
+    )
+    pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_target_options_are_registered(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_target(shelly_target):
+            assert shelly_target.url == "http://192.0.2.10"
+            assert shelly_target.login == ("admin", "pw")
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--shelly-target",
+        "http://192.0.2.10/",
+        "--shelly-login",
+        "admin:pw",
+    )
+    result.assert_outcomes(passed=1)
+    help_text = pytester.runpytest_subprocess("--help").stdout.str()
+    assert "--shelly-target=URL" in help_text and "--shelly-login" in help_text
