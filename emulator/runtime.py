@@ -266,6 +266,8 @@ class Runtime:
             )
         if settings and saved is None:
             device.call("settings", dict(settings), now)
+        if self.store is not None and saved is None:
+            self.store.baseline(identity.mac, device.snapshot())
         return device
 
     def replace_device(self, host: DeviceHost, device: Device) -> None:

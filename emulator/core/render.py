@@ -68,12 +68,17 @@ class Renderer:
 
     def factory_settings(self) -> dict[str, Any]:
         """The settings template with identity resolved: the device's factory config."""
-        config = self.resolve_identity(self.device.profile.settings)
-        self._check_tokens(config, "settings", settings=True)
+        template = self.device.profile.settings
+        config = self.resolve_identity(template)
+        if id(template) not in Renderer._CHECKED:  # the same for every device of a profile
+            self._check_tokens(config, "settings", settings=True)
+            Renderer._CHECKED[id(template)] = template
         return config
 
     #: Compiled templates by ``id(template)``; the template is held so that its id stays unique.
     _PLANS: dict[int, tuple[Any, Plan]] = {}
+    #: Settings templates whose tokens were checked, by id (held, as above).
+    _CHECKED: dict[int, Any] = {}
 
     def _plan(self, template: Any, where: str) -> Plan:
         """The compiled plan of a profile template, checked and compiled on first use."""

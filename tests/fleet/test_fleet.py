@@ -82,8 +82,18 @@ def test_reset_brings_every_device_back_to_the_file(tmp_path: Path) -> None:
         assert status["meters"][0]["power"] == 0
         assert not host.faults.latency
         assert len(fleet.runtime.request_log) == 0
-        saved = json.loads((tmp_path / f"{host.device.identity.mac}.json").read_text())
-        assert saved["config"]["name"] == "Plug 1"
+        assert not (tmp_path / f"{host.device.identity.mac}.json").exists()  # the file's state
+    with Fleet(spec, clock=ManualClock(), state_dir=tmp_path) as fleet:
+        assert fleet[0].settings()["name"] == "Plug 1"
+
+
+def test_creation_state_is_not_written_only_later_changes_are(tmp_path: Path) -> None:
+    """The fleet file reproduces creation state; 10,000 file creations at start are saved."""
+    spec = parse_fleet(_spec(3, name="Plug {n}", login="admin:pw"))
+    with Fleet(spec, clock=ManualClock(), state_dir=tmp_path) as fleet:
+        assert list(tmp_path.iterdir()) == []
+        fleet[1].get("settings", name="Changed")
+        assert [p.name for p in tmp_path.iterdir()] == [f"{fleet[1].device.identity.mac}.json"]
 
 
 def test_settings_survive_a_restart_of_the_fleet(tmp_path: Path) -> None:

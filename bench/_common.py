@@ -1,0 +1,52 @@
+"""Helpers shared by the bench scripts: result rows, RSS, a random loopback block."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from typing import Any
+
+__all__ = ["emit", "loadgen", "random_block", "rss_kb"]
+
+
+def emit(bench: str, metric: str, value: float | str, unit: str = "", target: str = "") -> None:
+    """One result row on stdout, as JSON (``python -m bench`` gathers them into a table)."""
+    row = {"bench": bench, "metric": metric, "value": value, "unit": unit, "target": target}
+    print(json.dumps(row), flush=True)
+
+
+def rss_kb() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def random_block() -> str:
+    """First address of a random 127.x.0.0/16 block: benches stay clear of tests' addresses."""
+    return f"127.{random.SystemRandom().randint(100, 250)}.0.1"
+
+
+def loadgen(targets: str, *, seconds: float, requests: int, **options: Any) -> dict[str, Any]:
+    """Run bench.loadgen in its own process (bounded by ``seconds`` and ``requests``)."""
+    command = [
+        sys.executable,
+        "-m",
+        "bench.loadgen",
+        "--targets",
+        targets,
+        "--seconds",
+        str(seconds),
+        "--requests",
+        str(requests),
+    ]
+    for key, value in options.items():
+        command += [f"--{key.replace('_', '-')}", str(value)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    if done.returncode:
+        raise RuntimeError(f"loadgen failed: {done.stderr[-500:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result

@@ -1,0 +1,83 @@
+"""Fleet scale: start time, ready time and RSS at 100 / 1,000 / 10,000 devices, then GET
+/status throughput and p99 across the 10,000 (load generator in its own process).
+
+Each size runs in a fresh child process so that RSS figures do not carry over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import subprocess
+import sys
+import time
+
+import requests
+
+from bench._common import emit, loadgen, random_block, rss_kb
+from emulator.fleet import Fleet
+from emulator.fleet_spec import parse_fleet
+
+SIZES = (100, 1_000, 10_000)
+TARGETS = {
+    "start": "",
+    "ready": "<= 20 s at 10,000",
+    "rss/device": "<= 100 KB",
+    "rps": ">= 6,000",
+    "p99": "<= 20 ms",
+}
+
+
+def child(count: int, http: bool) -> None:
+    first = random_block()
+    spec = parse_fleet(
+        {"devices": [{"model": "SHPLG-S", "count": count, "address": first, "name": "P{n}"}]}
+    )
+    before = rss_kb()
+    started = time.perf_counter()
+    fleet = Fleet(spec).start()
+    start = time.perf_counter() - started
+    last = fleet[count - 1].url
+    requests.get(f"{last}/shelly", timeout=10).raise_for_status()
+    ready = time.perf_counter() - started
+    gc.freeze()  # as the CLI does once a fleet is up
+    after = rss_kb()
+    name = f"fleet {count:,}"
+    emit(name, "start", round(start, 2), "s", TARGETS["start"])
+    emit(name, "ready (last device answers)", round(ready, 2), "s", TARGETS["ready"])
+    emit(name, "RSS per device", round((after - before) / count, 1), "KB", TARGETS["rss/device"])
+    emit(name, "RSS total", round(after / 1024), "MB")
+    if http:
+        for per_connection, label in ((100, "keep-alive"), (5, "new device every 5")):
+            result = loadgen(
+                f"{first}:{count}:80",
+                seconds=8,
+                requests=200_000,
+                connections=50,
+                per_connection=per_connection,
+            )
+            where = f"GET /status, 50 conns, {label}"
+            emit(name, f"{where}: req/s", result["rps"], "req/s", TARGETS["rps"])
+            emit(name, f"{where}: p50", result["p50_ms"], "ms")
+            emit(name, f"{where}: p99", result["p99_ms"], "ms", TARGETS["p99"])
+            emit(name, f"{where}: errors", result["errors"], "")
+    fleet.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child", type=int)
+    parser.add_argument("--http", action="store_true")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.http)
+        return
+    for count in SIZES:
+        command = [sys.executable, "-m", "bench.fleet_scale", "--child", str(count)]
+        if count == SIZES[-1]:
+            command.append("--http")
+        subprocess.run(command, check=True, timeout=300)
+
+
+if __name__ == "__main__":
+    main()
