@@ -17,7 +17,7 @@ from . import inputs, meter, relay, roller  # noqa: F401  (importing registers t
 from .clock import Now
 from .component import Component, Handler
 from .errors import BadRequest, NotFound, Unavailable
-from .events import Event, Rebooted, SettingsChanged, StatusChanged
+from .events import CoiotDue, Event, Rebooted, SettingsChanged, StatusChanged
 from .identity import Identity
 from .params import Params
 from .render import Renderer
@@ -138,9 +138,16 @@ class Device:
             yield
         finally:
             if self._status_dirty is not None:
-                self.status_serial = self.status_serial % _SERIAL_MAX + 1
+                self.bump_status_serial()
                 self._events.append(StatusChanged(self._status_dirty))
                 self._status_dirty = None
+
+    def bump_status_serial(self) -> int:
+        """Start a new status version (1..65535, never 0). Transactions call it on every change;
+        CoIoT also calls it when a value moved on its own (energy integrates continuously), as its
+        serial must change whenever the payload does (spec/coiot.md §9.6 item 4)."""
+        self.status_serial = self.status_serial % _SERIAL_MAX + 1
+        return self.status_serial
 
     def settle(self, now: Now) -> None:
         for component in self.components:
@@ -184,10 +191,22 @@ class Device:
         self.timers.clear()
         self.boot_mono = now.mono
         self.active_coiot = copy.deepcopy(self.config.get("coiot", {}))
+        self._arm_coiot(now)
         for component in self.components:
             component.boot(now, power_on)
         self._events.append(Rebooted(power_on))
         self.status_changed("boot")
+
+    def _arm_coiot(self, now: Now) -> None:
+        """Firmware republishes its status every coiot.update_period s while CoIoT is enabled
+        (spec/coiot.md §4.1); the timer runs on the injected clock like every other one."""
+        period = self.active_coiot.get("update_period")
+        if self.active_coiot.get("enabled", True) and period:
+            self.schedule("coiot", now.mono + period, self._coiot_due)
+
+    def _coiot_due(self, now: Now) -> None:
+        self._events.append(CoiotDue())
+        self._arm_coiot(now)
 
     # --- the physical world (tests, CLI, control API) -----------------------------------------
 

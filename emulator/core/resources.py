@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..coiot.description import load_model, serves_cit_d_over_http
+from ..profiles import ProfileError
 from . import common
 from .clock import Now
 from .component import Handler
-from .errors import BadRequest
+from .errors import BadRequest, NotFound
 from .params import Params
 
 if TYPE_CHECKING:
@@ -110,6 +112,14 @@ def common_routes(device: Device) -> dict[str, Handler]:
             raise BadRequest("the emulator does not install firmware images")
         return dict(render.status(now).get("update") or {"status": "idle", "has_update": False})
 
+    def cit_d(params: Params, now: Now) -> dict[str, Any]:
+        """The CoIoT description over HTTP (fw 1.10.0+; aioshelly fetches it from 20210302)."""
+        version = int(device.profile.section("coiot").get("version", 2))
+        try:
+            return load_model(device.profile.model, version).description(device.mode).cit_d()
+        except ProfileError as error:
+            raise NotFound(str(error)) from None
+
     routes: dict[str, Handler] = {
         "shelly": shelly,
         "status": status,
@@ -124,6 +134,8 @@ def common_routes(device: Device) -> dict[str, Handler]:
     }
     if "wifi_sta1" in device.config:
         routes["settings/sta1"] = wifi("wifi_sta1", "wifi_sta1_key", None)
+    if serves_cit_d_over_http(device.identity.fw):
+        routes["cit/d"] = cit_d
     return routes
 
 
