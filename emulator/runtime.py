@@ -12,7 +12,7 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -116,8 +116,12 @@ class Runtime:
         self.store = StateStore(Path(state_dir)) if state_dir else None
         self.hosts: list[DeviceHost] = []
         self.listeners: list[Listener] = []
+        #: Called on the loop when a device starts serving (transports open what it needs).
+        self.openers: list[Callable[[DeviceHost], None]] = []
         #: Called on the loop when a device is removed (transports free what they hold for it).
         self.closers: list[Callable[[DeviceHost], None]] = []
+        #: Awaited on the loop by stop() once every device is removed (shared sockets, goodbyes).
+        self.stoppers: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self.app = create_app()
         self.loop = asyncio.new_event_loop()
         self._thread: threading.Thread | None = None
@@ -144,6 +148,11 @@ class Runtime:
             return
         for host in list(self.hosts):
             self.call(lambda h=host: self._close(h))
+        for stopper in self.stoppers:
+            try:
+                self.run(stopper())
+            except Exception:
+                logger.exception("runtime stop hook failed")
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
         self._thread = None
@@ -235,6 +244,8 @@ class Runtime:
     def _serve(self, host: DeviceHost, sock: Any) -> None:
         self.hosts.append(host)
         self.loop.create_task(self._start_server(host, sock))
+        for opener in self.openers:
+            opener(host)
         host.dispatch()
 
     def remove_device(self, host: DeviceHost) -> None:
