@@ -13,6 +13,8 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from .coiot_udp import CoiotTransport
+from .mdns import MdnsAnnouncer
 from .net import loopback_plan
 from .profiles import ProfileError, all_profiles, load_profile
 from .runtime import DeviceHost, Runtime
@@ -63,7 +65,25 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="one device of every model, until Ctrl-C")
     demo.add_argument("--first-ip", default="127.0.1.1", help="address of the first device")
     demo.add_argument("--state-dir", help="directory where settings persist across restarts")
+    for command in (run, demo):
+        command.add_argument("--no-coiot", action="store_true", help="no CoIoT (UDP 5683)")
+        command.add_argument("--no-mdns", action="store_true", help="no mDNS announcements")
+        command.add_argument(
+            "--interface",
+            default="127.0.0.1",
+            help="address of the interface for multicast CoIoT and mDNS (127.0.0.1)",
+        )
     return parser
+
+
+def _start(args: argparse.Namespace) -> Runtime:
+    """A runtime with the transports the options ask for (they serve devices added later)."""
+    runtime = Runtime(state_dir=args.state_dir).start()
+    if not args.no_coiot:
+        CoiotTransport.attach(runtime, interface=args.interface)
+    if not args.no_mdns:
+        MdnsAnnouncer.attach(runtime, interfaces=[args.interface])
+    return runtime
 
 
 def _table(hosts: Sequence[DeviceHost]) -> str:
@@ -83,7 +103,7 @@ def _wait_for_interrupt() -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    runtime = Runtime(state_dir=args.state_dir).start()
+    runtime = _start(args)
     try:
         host = runtime.add_device(
             args.model,
@@ -105,7 +125,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     profiles = list(all_profiles().values())
-    runtime = Runtime(state_dir=args.state_dir).start()
+    runtime = _start(args)
     try:
         hosts = [
             runtime.add_device(profile.model, ip=ip, http_port=_default_port())
