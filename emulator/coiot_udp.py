@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .coiot.codec import COAP_PORT, MULTICAST_GROUP, CoapCode
@@ -58,7 +59,7 @@ def _socket(address: str, port: int, interface: str, ttl: int) -> socket.socket:
 class _Endpoint(asyncio.DatagramProtocol):
     """One socket. Datagrams sent before asyncio has wrapped it wait in ``pending``."""
 
-    def __init__(self, on_datagram: Any) -> None:
+    def __init__(self, on_datagram: Callable[[bytes, Address], None]) -> None:
         self.on_datagram = on_datagram
         self.transport: asyncio.DatagramTransport | None = None
         self.pending: list[tuple[bytes, Address]] = []
