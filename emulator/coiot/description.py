@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from ..profiles import ProfileError
+from ..profiles import Profile, ProfileError
 
 __all__ = [
     "Binding",
@@ -36,6 +36,7 @@ __all__ = [
     "MissingValue",
     "ModelDescription",
     "load_model",
+    "model_of",
     "parse_model",
     "payload",
     "serves_cit_d_over_http",
@@ -226,6 +227,12 @@ def load_model(model: str, version: int) -> ModelDescription:
     if not path.is_file():
         raise ProfileError(f"{model}: no CoIoT description (profiles/coiot/{model}.yaml)")
     return parse_model(yaml.safe_load(path.read_text()), version, f"coiot/{model}.yaml")
+
+
+def model_of(profile: Profile) -> ModelDescription:
+    """The description a profile's firmware speaks: its ``coiot.version``, 2 unless it says 1
+    (fw 1.8.0 introduced v2; the 4Pro never got it, spec/coiot.md §8)."""
+    return load_model(profile.model, int(profile.section("coiot").get("version", 2)))
 
 
 def serves_cit_d_over_http(fw: str) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .codec import COAP_PORT, CoapCode, encode_publish, encode_response, parse_request, validity_for
-from .description import Description, load_model, payload
+from .description import Description, model_of, payload
 
 if TYPE_CHECKING:
     from ..core.clock import Now
@@ -80,12 +80,11 @@ class CoiotNode:
     """CoIoT for one device: publishes, answers to GET /cit/d and /cit/s, message ids, serial."""
 
     def __init__(self, device: Device, *, first_mid: int | None = None) -> None:
-        version = int(device.profile.section("coiot").get("version", 2))
         self.device = device
-        self.model = load_model(device.profile.model, version)
+        self.model = model_of(device.profile)
         identity = device.identity
         #: Option 3332: TYPE#ID#VERSION, ID = hostname suffix in upper case (spec/coiot.md §3.2).
-        self.devid = f"{identity.model}#{identity.device_id.upper()}#{version}"
+        self.devid = f"{identity.model}#{identity.device_id.upper()}#{self.model.version}"
         # A random start keeps a restarted device clear of node-coap's 247 s MID cache.
         self._mid = random.randrange(0x10000) if first_mid is None else first_mid & 0xFFFF
         self._published: tuple[int, bytes] | None = None

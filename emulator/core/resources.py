@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..coiot.description import load_model, serves_cit_d_over_http
+from ..coiot.description import model_of, serves_cit_d_over_http
 from ..profiles import ProfileError
 from . import common
 from .clock import Now
@@ -114,9 +114,8 @@ def common_routes(device: Device) -> dict[str, Handler]:
 
     def cit_d(params: Params, now: Now) -> dict[str, Any]:
         """The CoIoT description over HTTP (fw 1.10.0+; aioshelly fetches it from 20210302)."""
-        version = int(device.profile.section("coiot").get("version", 2))
         try:
-            return load_model(device.profile.model, version).description(device.mode).cit_d()
+            return model_of(device.profile).description(device.mode).cit_d()
         except ProfileError as error:
             raise NotFound(str(error)) from None
 

@@ -18,6 +18,7 @@ from emulator.coiot.codec import encode_publish
 from emulator.coiot.description import (
     MissingValue,
     load_model,
+    model_of,
     parse_model,
     payload,
     serves_cit_d_over_http,
@@ -192,8 +193,7 @@ def runtime() -> Iterator[Runtime]:
 
 def status_tuples(host: DeviceHost) -> dict[int, Any]:
     device = host.device
-    version = int(device.profile.section("coiot").get("version", 2))
-    description = load_model(device.profile.model, version).description(device.mode)
+    description = model_of(device.profile).description(device.mode)
     state = host.runtime.call(lambda: DeviceState(device, host.now()))
     body = host.runtime.call(lambda: description.cit_s(state))
     ids = [sensor.id for sensor in description.sensors]
