@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .core.ir import IrEmission
     from .runtime import DeviceHost
 
 __all__ = ["World"]
@@ -87,6 +88,12 @@ class World:
     def set_smoke(self, smoke: bool) -> None:
         """Smoke in the Smoke's chamber: the alarm wakes it and keeps it awake until cleared."""
         self._sense("smoke", smoke)
+
+    def ir_received(self) -> list[IrEmission]:
+        """Every IR code the device sent, oldest first (what a TV in the room would have seen)."""
+        return self._host.runtime.call(
+            lambda: [code for ir in self._device.of_kind("ir") for code in ir.emitted]
+        )
 
     def power_cycle(self) -> None:
         """Cut and restore power: uptime restarts, default_state applies, settings stay."""
