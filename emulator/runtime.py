@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .core.clock import Clock, ManualClock, Now, RealClock
+from .clock import Clock, ManualClock, Now, RealClock
 from .core.device import Device
 from .core.events import Event
 from .core.identity import derive_mac, make_identity
@@ -154,6 +154,7 @@ class Runtime:
             return
         for host in list(self.hosts):
             self.call(lambda h=host: self._close(h))
+        self.run(self._cancel_tasks())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
         self._thread = None
@@ -183,6 +184,14 @@ class Runtime:
     def run(self, coro: Any, timeout: float = 30) -> Any:
         """Run a coroutine on the loop from another thread."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    async def _cancel_tasks(self) -> None:
+        """Let transport tasks (cloud links, publishers) finish cancelling before the loop stops."""
+        current = asyncio.current_task()
+        tasks = [task for task in asyncio.all_tasks(self.loop) if task is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # --- devices ----------------------------------------------------------------------------
 

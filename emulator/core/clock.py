@@ -1,12 +1,14 @@
-"""Time as the core sees it: passed in, never read (DESIGN.md principle 1)."""
+"""Time as the core sees it: passed in, never read (DESIGN.md principle 1).
+
+The wall clock (RealClock) lives in ``emulator.clock``, outside the pure core.
+"""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["Clock", "ManualClock", "Now", "RealClock"]
+__all__ = ["Clock", "ManualClock", "Now"]
 
 #: 2024-01-01T00:00:00Z, the ManualClock's default wall-clock start.
 DEFAULT_EPOCH = 1_704_067_200.0
@@ -24,13 +26,6 @@ class Clock(Protocol):
     """Anything that can tell the time; the runtime owns one and passes ``Now`` to the core."""
 
     def now(self) -> Now: ...
-
-
-class RealClock:
-    """Wall-clock time (monotonic for deadlines)."""
-
-    def now(self) -> Now:
-        return Now(time.monotonic(), time.time())
 
 
 class ManualClock:

@@ -193,6 +193,13 @@ class Device:
         self._events.append(Rebooted(power_on))
         self.status_changed("boot")
 
+    def set_cloud_connected(self, connected: bool, now: Now) -> None:
+        """The cloud transport reports its link state (``cloud.connected`` in /status)."""
+        if connected != self.cloud_connected:
+            with self.transaction(now):
+                self.cloud_connected = connected
+                self.status_changed("cloud")
+
     # --- the physical world (tests, CLI, control API) -----------------------------------------
 
     def world_set_load(self, channel: int, watts: float, now: Now) -> None:
@@ -341,7 +348,8 @@ class Device:
     def _channel_handler(self, kind: str, method: str) -> Callable[[int], Handler]:
         def make(channel: int) -> Handler:
             component = self.component(kind, channel)
-            if not component.active:
+            # Settings stay editable in any mode; only control needs the component active.
+            if not component.active and method != "apply_settings":
                 raise Unavailable(f"{kind} {channel} is not available in {self.mode} mode")
             handler: Handler = getattr(component, method)
             return handler

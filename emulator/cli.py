@@ -1,0 +1,137 @@
+"""``shelly-emu``: run emulated Shelly Gen1 devices from the command line.
+
+shelly-emu run SHSW-1 --ip 127.0.1.5            one device
+shelly-emu demo                                  one device of every model, 127.0.1.1, .2, ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from .net import loopback_plan
+from .profiles import ProfileError, all_profiles, load_profile
+from .runtime import DeviceHost, Runtime
+
+__all__ = ["main"]
+
+
+def _login(value: str) -> tuple[str, str]:
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise argparse.ArgumentTypeError("expected USER:PASSWORD")
+    return user, password
+
+
+def _default_port() -> int:
+    """Port 80 as real devices (aioshelly insists on it) when we may bind it, else any free port."""
+    return 80 if os.geteuid() == 0 else 0
+
+
+def _models_help() -> str:
+    return ", ".join(f"{p.model} ({p.name})" for p in all_profiles().values())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shelly-emu", description="Emulated Shelly Gen1 devices for testing integrations."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run one emulated device until Ctrl-C")
+    run.add_argument("model", help=f"model code or profile name: {_models_help()}")
+    run.add_argument("--ip", default="127.0.1.1", help="loopback address to serve on (127.0.1.1)")
+    run.add_argument(
+        "--http-port",
+        type=int,
+        default=None,
+        help="HTTP port (default 80 when running as root, else a free port)",
+    )
+    run.add_argument("--mac", help="MAC address, 12 hex digits (default: derived from --seed)")
+    run.add_argument("--seed", help="seed for a stable derived MAC (default: model and address)")
+    run.add_argument("--login", type=_login, help="enable HTTP Basic auth with USER:PASSWORD")
+    run.add_argument("--state-dir", help="directory where settings persist across restarts")
+    run.add_argument("--fw", help="firmware string reported by the device (default: profile's)")
+    run.add_argument(
+        "--longid", action="store_true", help="identify by the full MAC (shelly1-A4CF12B92CFA)"
+    )
+
+    demo = commands.add_parser("demo", help="one device of every model, until Ctrl-C")
+    demo.add_argument("--first-ip", default="127.0.1.1", help="address of the first device")
+    demo.add_argument("--state-dir", help="directory where settings persist across restarts")
+    return parser
+
+
+def _table(hosts: Sequence[DeviceHost]) -> str:
+    rows = [("model", "title", "id", "url")]
+    rows += [(h.model, h.device.profile.title, h.device.identity.hostname, h.url) for h in hosts]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows
+    )
+
+
+def _wait_for_interrupt() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
+
+
+def _run(args: argparse.Namespace) -> int:
+    runtime = Runtime(state_dir=args.state_dir).start()
+    try:
+        host = runtime.add_device(
+            args.model,
+            ip=args.ip,
+            http_port=_default_port() if args.http_port is None else args.http_port,
+            mac=args.mac,
+            seed=args.seed,
+            fw=args.fw,
+            longid=True if args.longid else None,
+            login=args.login,
+        )
+        print(_table([host]), flush=True)
+        print("Ctrl-C stops.", flush=True)
+        _wait_for_interrupt()
+    finally:
+        runtime.stop()
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    profiles = list(all_profiles().values())
+    runtime = Runtime(state_dir=args.state_dir).start()
+    try:
+        hosts = [
+            runtime.add_device(profile.model, ip=ip, http_port=_default_port())
+            for profile, ip in zip(
+                profiles, loopback_plan(args.first_ip, len(profiles)), strict=True
+            )
+        ]
+        print(_table(hosts), flush=True)
+        print("Ctrl-C stops.", flush=True)
+        _wait_for_interrupt()
+    finally:
+        runtime.stop()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            load_profile(args.model)
+            return _run(args)
+        return _demo(args)
+    except (ProfileError, ValueError, OSError) as error:
+        print(f"shelly-emu: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
