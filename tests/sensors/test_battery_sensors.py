@@ -7,7 +7,7 @@ import pytest
 
 from emulator.core.errors import BadRequest
 
-from .conftest import get, get_json, state
+from .helpers import get, get_json, state
 
 
 @pytest.fixture

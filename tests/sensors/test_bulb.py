@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import get, get_json, state
+from .helpers import get, get_json, state
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from emulator.runtime import Runtime
 
-from .conftest import get, get_json, state
+from .helpers import get, get_json, state
 
 #: A real pronto code (NEC, 38 kHz carrier word 006D), 2 + 0 burst pairs.
 PRONTO_HEX = "0000 006D 0002 0000 0157 00AC 0015 0689"

@@ -10,7 +10,7 @@ import requests
 
 from emulator.core.events import StatusChanged
 
-from .conftest import TIMEOUT, get_json
+from .helpers import TIMEOUT, get_json
 
 SLEEPERS = ["SHHT-1", "SHSM-01"]
 AWAKE = 5  # profile sleep.awake_seconds
@@ -220,3 +220,12 @@ def test_long_press_resets_to_factory_settings(sleeper, runtime):
     settings = get_json(sleeper, "settings")
     assert settings["name"] is None and settings["sensors"]["temperature_threshold"] == 1.0
     assert reasons(sleeper) == ["poweron"]
+
+
+def test_cli_puts_battery_devices_in_setup_mode(make_device):
+    """`shelly-emu run|demo` press a sleeper's button so it answers for 3 minutes."""
+    from emulator.cli import _setup_mode, _table
+
+    host = _setup_mode(make_device("SHHT-1"))
+    assert "button" in reasons(host)
+    assert "setup mode" in _table([host])
