@@ -53,7 +53,8 @@ class DeviceHost:
     server: asyncio.Server | None = None
     gate: Gate | None = None
     #: Battery devices: what HTTP clients meet while ``device.asleep`` ("timeout" or "refuse",
-    #: core/sleep.py WHILE_ASLEEP); the profile's choice, changeable per host. None: never sleeps.
+    #: core/sleep.py WHILE_ASLEEP); the profile's choice, changeable per host (the listener
+    #: follows at the next event batch). None: the model never sleeps.
     while_asleep: str | None = None
     #: The bound listening socket while HTTP is served (None while asleep under "refuse").
     listener: socket.socket | None = None
