@@ -86,13 +86,32 @@ def _start(args: argparse.Namespace) -> Runtime:
     return runtime
 
 
+def _note(host: DeviceHost) -> str:
+    if host.while_asleep is None:
+        return ""
+    setup = host.device.of_kind("sleep")[0].setup_seconds
+    return f"battery: awake {setup:.0f} s (setup mode), then asleep between wake-ups"
+
+
 def _table(hosts: Sequence[DeviceHost]) -> str:
-    rows = [("model", "title", "id", "url")]
-    rows += [(h.model, h.device.profile.title, h.device.identity.hostname, h.url) for h in hosts]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    rows = [("model", "title", "id", "url", "")]
+    rows += [
+        (h.model, h.device.profile.title, h.device.identity.hostname, h.url, _note(h))
+        for h in hosts
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
     return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
     )
+
+
+def _setup_mode(host: DeviceHost) -> DeviceHost:
+    """Press a battery device's button, as a user does to configure it: awake for 3 minutes,
+    then it sleeps and answers only after wake-ups (seed 003 H&T, Smoke)."""
+    if host.while_asleep is not None:
+        host.world.press()
+    return host
 
 
 def _wait_for_interrupt() -> None:
@@ -115,6 +134,7 @@ def _run(args: argparse.Namespace) -> int:
             longid=True if args.longid else None,
             login=args.login,
         )
+        _setup_mode(host)
         print(_table([host]), flush=True)
         print("Ctrl-C stops.", flush=True)
         _wait_for_interrupt()
@@ -128,7 +148,7 @@ def _demo(args: argparse.Namespace) -> int:
     runtime = _start(args)
     try:
         hosts = [
-            runtime.add_device(profile.model, ip=ip, http_port=_default_port())
+            _setup_mode(runtime.add_device(profile.model, ip=ip, http_port=_default_port()))
             for profile, ip in zip(
                 profiles, loopback_plan(args.first_ip, len(profiles)), strict=True
             )

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import socket
 import threading
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ from .clock import Clock, ManualClock, Now, RealClock
 from .core.device import Device
 from .core.events import Event
 from .core.identity import derive_mac, make_identity
+from .core.sleep import while_asleep
 from .http.app import create_app
 from .http.server import Gate, HttpConnection, bind_listener
 from .persistence import StateStore
@@ -50,7 +52,15 @@ class DeviceHost:
     listeners: list[Listener] = field(default_factory=list)
     server: asyncio.Server | None = None
     gate: Gate | None = None
+    #: Battery devices: what HTTP clients meet while ``device.asleep`` ("timeout" or "refuse",
+    #: core/sleep.py WHILE_ASLEEP); the profile's choice, changeable per host (the listener
+    #: follows at the next event batch). None: the model never sleeps.
+    while_asleep: str | None = None
+    #: The bound listening socket while HTTP is served (None while asleep under "refuse").
+    listener: socket.socket | None = None
     _timer: asyncio.TimerHandle | None = None
+    #: Resolved (False: drop) at wake-up: requests that arrived while asleep never get an answer.
+    _woken: asyncio.Future[bool] | None = None
 
     @property
     def url(self) -> str:
@@ -70,7 +80,7 @@ class DeviceHost:
 
     # --- loop-thread API ----------------------------------------------------------------------
 
-    def call(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+    def call(self, path: str, params: Mapping[str, str]) -> dict[str, Any] | list[Any]:
         """Serve a Gen1 resource, then dispatch what the device emitted."""
         try:
             return self.device.call(path, params, self.now())
@@ -93,10 +103,11 @@ class DeviceHost:
                 except Exception:
                     logger.exception("%s: event listener failed", self.device.identity.hostname)
         self.runtime.reschedule(self)
+        self.runtime.follow_sleep(self)
 
     # --- any-thread conveniences ------------------------------------------------------------
 
-    def get(self, path: str, **params: Any) -> dict[str, Any]:
+    def get(self, path: str, **params: Any) -> Any:
         """Call a resource from any thread (no HTTP), e.g. ``host.get("relay/0", turn="on")``."""
         text = {k: str(v) for k, v in params.items()}
         return self.runtime.call(lambda: self.call(path, text))
@@ -225,7 +236,9 @@ class Runtime:
         try:
             saved = self.store.load(identity.mac) if self.store else None
             device = Device(profile, identity, self.clock.now(), saved=saved)
-            host = DeviceHost(self, device, ip, sock.getsockname()[1])
+            host = DeviceHost(
+                self, device, ip, sock.getsockname()[1], while_asleep=while_asleep(profile)
+            )
             if login is not None and saved is None:
                 user, password = login
                 device.call(
@@ -241,21 +254,71 @@ class Runtime:
             raise
         return host
 
-    async def _start_server(self, host: DeviceHost, sock: Any) -> None:
+    async def _start_server(self, host: DeviceHost, sock: socket.socket) -> None:
+        if host.listener is not sock:  # closed (device asleep, removed) before serving began
+            sock.close()
+            return
         extra = {"shelly_emu.host": host}
-        host.server = await self.loop.create_server(
+        server = await self.loop.create_server(
             lambda: HttpConnection(self.app.wsgi_app, extra, self._gate(host)), sock=sock
         )
+        if host.listener is sock:
+            host.server = server
+        else:
+            server.close()
 
     def _gate(self, host: DeviceHost) -> Gate:
-        return lambda: host.gate() if host.gate is not None else None
+        def gate() -> Awaitable[bool] | None:
+            if host.device.asleep:
+                return self._asleep_answer(host)
+            return host.gate() if host.gate is not None else None
 
-    def _serve(self, host: DeviceHost, sock: Any) -> None:
+        return gate
+
+    def _asleep_answer(self, host: DeviceHost) -> asyncio.Future[bool]:
+        """A request reached a sleeping device on a connection opened before it slept: reset it
+        ("refuse"), or never answer until the wake-up drops it ("timeout")."""
+        if host.while_asleep == "refuse":
+            dropped: asyncio.Future[bool] = self.loop.create_future()
+            dropped.set_result(False)
+            return dropped
+        if host._woken is None:
+            host._woken = self.loop.create_future()
+        return host._woken
+
+    def _serve(self, host: DeviceHost, sock: socket.socket) -> None:
         self.hosts.append(host)
+        host.listener = sock
         self.loop.create_task(self._start_server(host, sock))
         for opener in self.openers:
             opener(host)
         host.dispatch()
+
+    def _listen(self, host: DeviceHost) -> None:
+        """Bind again at once (connections queue in the kernel until the server accepts)."""
+        sock = bind_listener(host.ip, host.http_port)
+        host.listener = sock
+        self.loop.create_task(self._start_server(host, sock))
+
+    def _unlisten(self, host: DeviceHost) -> None:
+        host.listener = None
+        if host.server is not None:
+            host.server.close()
+            host.server = None
+
+    def follow_sleep(self, host: DeviceHost) -> None:
+        """Make HTTP follow ``device.asleep`` (loop thread, after every event batch)."""
+        asleep = host.device.asleep
+        if not asleep and host._woken is not None:
+            host._woken.set_result(False)
+            host._woken = None
+        if host not in self.hosts:
+            return
+        closed = asleep and host.while_asleep == "refuse"
+        if closed and host.listener is not None:
+            self._unlisten(host)
+        elif not closed and host.listener is None:
+            self._listen(host)
 
     def remove_device(self, host: DeviceHost) -> None:
         self.call(lambda: self._close(host))
@@ -265,8 +328,10 @@ class Runtime:
             self.hosts.remove(host)
         if host._timer is not None:
             host._timer.cancel()
-        if host.server is not None:
-            host.server.close()
+        self._unlisten(host)
+        if host._woken is not None:
+            host._woken.set_result(False)
+            host._woken = None
         for closer in self.closers:
             closer(host)
 

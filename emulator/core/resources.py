@@ -41,12 +41,16 @@ def common_routes(device: Device) -> dict[str, Handler]:
             return render.settings(now)
         changes = common.parse_params(params, common.COMMON_PARAMS, device.config)
         changes.update(common.parse_params(params, model_params, device.config))
+        for component in device.components:
+            changes.update(component.parse_device_settings(params))
         mode = params.raw("mode")
         if mode is not None and (device.profile.modes is None or mode not in device.profile.modes):
             raise BadRequest(f"mode: '{mode}' is not one of {device.profile.modes or ()}")
         _apply(device, changes)
         if mode is not None:
             device.apply_mode(mode, now)
+        for component in device.components:
+            component.on_device_settings(now)
         return render.settings(now)
 
     def wifi(key: str, secret: str, disables: str | None) -> Handler:
