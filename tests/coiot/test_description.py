@@ -26,7 +26,7 @@ from emulator.coiot.description import (
 from emulator.coiot.node import DeviceState
 from emulator.core.clock import ManualClock
 from emulator.core.errors import NotFound
-from emulator.profiles import ProfileError
+from emulator.profiles import ProfileError, all_profiles
 from emulator.runtime import DeviceHost, Runtime
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
@@ -355,3 +355,12 @@ def test_malformed_description_files_are_rejected(data: dict[str, Any], message:
 def test_unknown_mode_is_an_error() -> None:
     with pytest.raises(ProfileError, match="mode 'color'"):
         load_model("SHSW-21", 2).description("color")
+
+
+@pytest.mark.parametrize("model", sorted(all_profiles()))
+def test_every_profile_binds_to_its_own_status(runtime: Runtime, model: str) -> None:
+    """Each bundled profile's /status carries every non-optional binding of its description."""
+    host = runtime.add_device(model)
+    description = model_of(host.device.profile).description(host.device.mode)
+    required = [s.id for s in description.sensors if not s.binding.optional]
+    assert list(status_tuples(host)) == required
