@@ -11,8 +11,9 @@ every byte aioshelly sees is what it would see on port 5683, and no other proces
 machine can receive a unicast datagram meant for it. The multicast test binds 5683 itself
 (SO_REUSEADDR, as aioshelly does) and relies only on group delivery, which reaches every member.
 
-Adding a model (SHBLB-1, SHHT-1, SHSM-01...) is one ``Case`` in ``CASES``; a sleeping model
-gives ``wake``, the world action that wakes it.
+Adding a model is one ``Case`` in ``CASES``; a sleeping model (``sleep_mode`` in /shelly) also
+gives ``sleep`` and ``wake``: it is put to sleep after GET /shelly, so aioshelly's GET /cit/s goes
+unanswered and only the wake-up publish can bring it ONLINE.
 """
 
 from __future__ import annotations
@@ -59,7 +60,9 @@ class Case:
     command: tuple[str, dict[str, str]] | None = None
     commanded: Callable[[Status], bool] = lambda status: True
     settings: dict[str, str] = field(default_factory=dict)
-    #: Sleeping devices: the world action that wakes them (their publish brings them ONLINE).
+    #: Sleeping devices: world actions that send them to sleep after the config flow's
+    #: GET /shelly, and wake them; the wake-up publish is then what brings them ONLINE.
+    sleep: Callable[[DeviceHost], None] | None = None
     wake: Callable[[DeviceHost], None] | None = None
 
 
@@ -143,6 +146,38 @@ def _plug_s(status: Status, settings: Status) -> Expected:
     return expected
 
 
+def _bulb(status: Status, settings: Status) -> Expected:
+    light = status["lights"][0]
+    keys = ("red", "green", "blue", "white", "gain", "brightness", "mode")
+    return {
+        "light_0": {
+            "output": int(light["ison"]),
+            "colorTemp": light["temp"],
+            **{key: light[key] for key in keys},
+        },
+        "device": {"cfgChanged": status["cfg_changed_cnt"]},
+    }
+
+
+def _press_twice(host: DeviceHost) -> None:
+    """H&T and Smoke: a press starts setup mode, the next one sends the device to sleep."""
+    host.world.press(0)
+    host.world.press(0)
+
+
+def _sleeper(status: Status, settings: Status) -> Expected:
+    return {
+        "sensor_0": {"extTemp": status["tmp"]["tC"], "sensorError": int(not status["is_valid"])},
+        "device": {"battery": status["bat"]["value"], "wakeupEvent": status["act_reasons"]},
+    }
+
+
+def _ht(status: Status, settings: Status) -> Expected:
+    expected = _sleeper(status, settings)
+    expected["sensor_0"]["humidity"] = status["hum"]["value"]
+    return expected
+
+
 CASES = [
     pytest.param(
         Case(
@@ -207,6 +242,42 @@ CASES = [
         ),
         id="SHPLG-S",
     ),
+    pytest.param(
+        Case(
+            model="SHBLB-1",
+            blocks=frozenset({"light_0", "device"}),
+            expect=_bulb,
+            command=("light_0", {"turn": "off"}),
+            commanded=lambda status: not status["lights"][0]["ison"],
+            change=lambda host: host.world.power_cycle(),  # default_state on
+            pushed=lambda d: block(d, "light_0").output == 1,
+        ),
+        id="SHBLB-1",
+    ),
+    pytest.param(
+        Case(
+            model="SHHT-1",
+            blocks=frozenset({"sensor_0", "device"}),
+            expect=_ht,
+            change=lambda host: host.world.set_temperature(30.5),
+            pushed=lambda d: block(d, "sensor_0").extTemp == 30.5,
+            sleep=_press_twice,
+            wake=lambda host: host.world.press(0),  # the button: setup mode, awake 3 min
+        ),
+        id="SHHT-1",
+    ),
+    pytest.param(
+        Case(
+            model="SHSM-01",
+            blocks=frozenset({"sensor_0", "device"}),
+            expect=_sleeper,
+            change=lambda host: host.world.set_smoke(True),
+            pushed=lambda d: block(d, "sensor_0").smoke == 1,
+            sleep=_press_twice,
+            wake=lambda host: host.world.press(0),
+        ),
+        id="SHSM-01",
+    ),
 ]
 
 
@@ -246,13 +317,19 @@ async def open_as_home_assistant(
     session: aiohttp.ClientSession, coap: COAP, host: DeviceHost, case: Case | None = None
 ) -> tuple[BlockDevice, asyncio.Queue[BlockUpdateType]]:
     info = await get_info(session, host.ip)  # the config flow's GET /shelly
+    sleepy = bool(info.get("sleep_mode"))
+    if sleepy:
+        assert case is not None and case.sleep and case.wake, "a sleeping model needs both"
+        case.sleep(host)
+        assert host.device.asleep
+    # create() sends GET /cit/s, which a sleeping device leaves unanswered.
     device = await BlockDevice.create(
         session, coap, ConnectionOptions(host.ip, device_mac=info["mac"])
     )
     updates: asyncio.Queue[BlockUpdateType] = asyncio.Queue()
     device.subscribe_updates(lambda _device, kind: updates.put_nowait(kind))
-    if info.get("sleep_mode"):
-        assert case is not None and case.wake is not None, "a sleeping model needs a wake action"
+    if sleepy:
+        assert case is not None and case.wake is not None
         case.wake(host)
         await next_update(updates, lambda kind: kind is BlockUpdateType.ONLINE, WAIT)
     await device.initialize()
