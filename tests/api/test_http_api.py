@@ -122,6 +122,7 @@ BAD_INPUT = [
     ("SHSW-1", "settings", {"lng": "east"}),
     ("SHSW-1", "settings", {"coiot_peer": "not-an-ip"}),
     ("SHSW-1", "settings", {"coiot_update_period": "0"}),
+    ("SHSW-1", "settings", {"coiot_update_period": "14"}),  # 15..65535 (spec/coiot.md)
     ("SHSW-1", "settings", {"mqtt_max_qos": "3"}),
     ("SHSW-1", "settings", {"name": "x" * 65}),
     ("SHSW-1", "settings", {"name": "ok", "lat": "-100"}),
