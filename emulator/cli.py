@@ -17,9 +17,11 @@ import threading
 import time
 from collections.abc import Sequence
 
+from .coiot_udp import CoiotTransport
 from .control import serve
 from .fleet import Fleet
 from .fleet_spec import FleetError, FleetSpec, load_fleet, parse_fleet
+from .mdns import MdnsAnnouncer
 from .net import loopback_plan
 from .profiles import ProfileError, all_profiles, load_profile
 from .runtime import DeviceHost, Runtime
@@ -86,16 +88,53 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1:8080",
         help="ADDRESS:PORT of the control API (/_emu/...), 'off' for none (127.0.0.1:8080)",
     )
+    for command in (run, demo, fleet):
+        command.add_argument("--no-coiot", action="store_true", help="no CoIoT (UDP 5683)")
+        command.add_argument("--no-mdns", action="store_true", help="no mDNS announcements")
+        command.add_argument(
+            "--interface",
+            default="127.0.0.1",
+            help="address of the interface for multicast CoIoT and mDNS (127.0.0.1)",
+        )
     return parser
 
 
+def _start(args: argparse.Namespace, state_dir: str | None = None) -> Runtime:
+    """A runtime with the transports the options ask for (they serve devices added later)."""
+    runtime = Runtime(state_dir=state_dir or args.state_dir).start()
+    if not args.no_coiot:
+        CoiotTransport.attach(runtime, interface=args.interface)
+    if not args.no_mdns:
+        MdnsAnnouncer.attach(runtime, interfaces=[args.interface])
+    return runtime
+
+
+def _note(host: DeviceHost) -> str:
+    if host.while_asleep is None:
+        return ""
+    setup = host.device.of_kind("sleep")[0].setup_seconds
+    return f"battery: awake {setup:.0f} s (setup mode), then asleep between wake-ups"
+
+
 def _table(hosts: Sequence[DeviceHost]) -> str:
-    rows = [("model", "title", "id", "url")]
-    rows += [(h.model, h.device.profile.title, h.device.identity.hostname, h.url) for h in hosts]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    rows = [("model", "title", "id", "url", "")]
+    rows += [
+        (h.model, h.device.profile.title, h.device.identity.hostname, h.url, _note(h))
+        for h in hosts
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
     return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
     )
+
+
+def _setup_mode(host: DeviceHost) -> DeviceHost:
+    """Press a battery device's button, as a user does to configure it: awake for 3 minutes,
+    then it sleeps and answers only after wake-ups (seed 003 H&T, Smoke)."""
+    if host.while_asleep is not None:
+        host.world.press()
+    return host
 
 
 def _wait_for_interrupt() -> None:
@@ -106,7 +145,7 @@ def _wait_for_interrupt() -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    runtime = Runtime(state_dir=args.state_dir).start()
+    runtime = _start(args)
     try:
         host = runtime.add_device(
             args.model,
@@ -118,6 +157,7 @@ def _run(args: argparse.Namespace) -> int:
             longid=True if args.longid else None,
             login=args.login,
         )
+        _setup_mode(host)
         print(_table([host]), flush=True)
         print("Ctrl-C stops.", flush=True)
         _wait_for_interrupt()
@@ -128,10 +168,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     profiles = list(all_profiles().values())
-    runtime = Runtime(state_dir=args.state_dir).start()
+    runtime = _start(args)
     try:
         hosts = [
-            runtime.add_device(profile.model, ip=ip, http_port=_default_port())
+            _setup_mode(runtime.add_device(profile.model, ip=ip, http_port=_default_port()))
             for profile, ip in zip(
                 profiles, loopback_plan(args.first_ip, len(profiles)), strict=True
             )
@@ -205,7 +245,13 @@ def _rss_mb() -> float:
 def _fleet(args: argparse.Namespace) -> int:
     spec = _fleet_spec(args)
     started = time.perf_counter()
-    fleet = Fleet(spec, state_dir=args.state_dir).start(_progress)
+    runtime = _start(args, spec.state_dir)
+    try:
+        # CoIoT binds one UDP socket per device beside its HTTP listener.
+        fleet = Fleet(spec, runtime).start(_progress, per_device=1 if args.no_coiot else 2)
+    except BaseException:
+        runtime.stop()
+        raise
     control = fleet.control
     try:
         # Everything built so far lives as long as the fleet: keep the collector from walking
@@ -225,8 +271,8 @@ def _fleet(args: argparse.Namespace) -> int:
         _wait_for_interrupt()
     finally:
         control.close()
-        fleet.stop()
-    saved = ", state saved" if fleet.runtime.store is not None else ""
+        runtime.stop()  # every socket closed, state flushed, mDNS goodbyes sent
+    saved = ", state saved" if runtime.store is not None else ""
     print(f"stopped: {len(spec.devices)} devices, sockets closed{saved}.", flush=True)
     return 0
 

@@ -158,8 +158,9 @@ class CloudLinks:
             self._sync(host)
 
     def _sync(self, host: DeviceHost) -> None:
-        """Link when the device's cloud is enabled, unlink when disabled."""
-        wanted = bool(host.device.config["cloud"]["enabled"])
+        """Link while the device's cloud is enabled and it is awake (battery devices only
+        reach the cloud in their awake windows), unlink otherwise."""
+        wanted = bool(host.device.config["cloud"]["enabled"]) and not host.device.asleep
         link = self.links.get(id(host))
         if wanted and link is None:
             self.links[id(host)] = _Link(self, host)
@@ -168,11 +169,7 @@ class CloudLinks:
             host.act(lambda now: host.device.set_cloud_connected(False, now))
 
     def on_events(self, host: DeviceHost, events: list[Event]) -> None:
-        if (
-            any(isinstance(event, SettingsChanged) for event in events)
-            or id(host) not in self.links
-        ):
-            self._sync(host)
+        self._sync(host)
         link = self.links.get(id(host))
         if link is None or link.socket is None:
             return

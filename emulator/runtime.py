@@ -12,8 +12,9 @@ import asyncio
 import concurrent.futures
 import logging
 import random
+import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +23,7 @@ from .clock import Clock, ManualClock, Now, RealClock
 from .core.device import Device
 from .core.events import Event
 from .core.identity import derive_mac, make_identity
+from .core.sleep import while_asleep
 from .faults import NO_FAULTS, Faults
 from .http.app import create_app
 from .http.server import Gate, HttpConnection, bind_listener
@@ -56,7 +58,15 @@ class DeviceHost:
     gate: Gate | None = None
     #: Injected faults (emulator/faults.py); transports read them per message.
     faults: Faults = NO_FAULTS
+    #: Battery devices: what HTTP clients meet while ``device.asleep`` ("timeout" or "refuse",
+    #: core/sleep.py WHILE_ASLEEP); the profile's choice, changeable per host (the listener
+    #: follows at the next event batch). None: the model never sleeps.
+    while_asleep: str | None = None
+    #: The bound listening socket while HTTP is served (None while asleep under "refuse").
+    listener: socket.socket | None = None
     _timer: asyncio.TimerHandle | None = None
+    #: Resolved (False: drop) at wake-up: requests that arrived while asleep never get an answer.
+    _woken: asyncio.Future[bool] | None = None
 
     @property
     def url(self) -> str:
@@ -76,7 +86,7 @@ class DeviceHost:
 
     # --- loop-thread API ----------------------------------------------------------------------
 
-    def call(self, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+    def call(self, path: str, params: Mapping[str, str]) -> dict[str, Any] | list[Any]:
         """Serve a Gen1 resource, then dispatch what the device emitted."""
         try:
             return self.device.call(path, params, self.now())
@@ -99,10 +109,11 @@ class DeviceHost:
                 except Exception:
                     logger.exception("%s: event listener failed", self.device.identity.hostname)
         self.runtime.reschedule(self)
+        self.runtime.follow_sleep(self)
 
     # --- any-thread conveniences ------------------------------------------------------------
 
-    def get(self, path: str, **params: Any) -> dict[str, Any]:
+    def get(self, path: str, **params: Any) -> Any:
         """Call a resource from any thread (no HTTP), e.g. ``host.get("relay/0", turn="on")``."""
         text = {k: str(v) for k, v in params.items()}
         return self.runtime.call(lambda: self.call(path, text))
@@ -132,8 +143,12 @@ class Runtime:
         #: Running devices in start order (a dict used as an ordered set: O(1) removal).
         self.hosts: dict[DeviceHost, None] = {}
         self.listeners: list[Listener] = []
+        #: Called on the loop when a device starts serving (transports open what it needs).
+        self.openers: list[Callable[[DeviceHost], None]] = []
         #: Called on the loop when a device is removed (transports free what they hold for it).
         self.closers: list[Callable[[DeviceHost], None]] = []
+        #: Awaited on the loop by stop() once every device is removed (shared sockets, goodbyes).
+        self.stoppers: list[Callable[[], Coroutine[Any, Any, None]]] = []
         #: The last ``log_size`` requests answered by any device (control API: /_emu/log).
         self.request_log = RequestLog(log_size)
         #: Randomness of injected faults (seed it for reproducible flaky runs).
@@ -162,6 +177,11 @@ class Runtime:
         if self._thread is None:
             return
         self.call(self._close_all)
+        for stopper in self.stoppers:
+            try:
+                self.run(stopper())
+            except Exception:
+                logger.exception("runtime stop hook failed")
         self.run(self._cancel_tasks())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
@@ -227,7 +247,9 @@ class Runtime:
             device = self.build_device(
                 profile, mac, ip=ip, fw=fw, longid=longid, login=login, settings=settings
             )
-            host = DeviceHost(self, device, ip, sock.getsockname()[1])
+            host = DeviceHost(
+                self, device, ip, sock.getsockname()[1], while_asleep=while_asleep(profile)
+            )
             self.call(lambda: self._serve(host, sock))
         except BaseException:
             sock.close()
@@ -283,15 +305,24 @@ class Runtime:
 
         self.call(swap)
 
-    async def _start_server(self, host: DeviceHost, sock: Any) -> None:
+    async def _start_server(self, host: DeviceHost, sock: socket.socket) -> None:
+        if host.listener is not sock:  # closed (device asleep, removed) before serving began
+            sock.close()
+            return
         extra = {"shelly_emu.host": host}
-        host.server = await self.loop.create_server(
+        server = await self.loop.create_server(
             lambda: HttpConnection(self.app.wsgi_app, extra, self._gate(host), self._observe),
             sock=sock,
         )
+        if host.listener is sock:
+            host.server = server
+        else:
+            server.close()
 
     def _gate(self, host: DeviceHost) -> Gate:
-        def gate() -> Any:
+        def gate() -> Awaitable[bool | int] | None:
+            if host.device.asleep:
+                return self._asleep_answer(host)
             if host.faults is not NO_FAULTS:
                 return host.faults.http_gate(self.rng)
             return host.gate() if host.gate is not None else None
@@ -314,10 +345,50 @@ class Runtime:
             )
         )
 
-    def _serve(self, host: DeviceHost, sock: Any) -> None:
+    def _asleep_answer(self, host: DeviceHost) -> asyncio.Future[bool]:
+        """A request reached a sleeping device on a connection opened before it slept: reset it
+        ("refuse"), or never answer until the wake-up drops it ("timeout")."""
+        if host.while_asleep == "refuse":
+            dropped: asyncio.Future[bool] = self.loop.create_future()
+            dropped.set_result(False)
+            return dropped
+        if host._woken is None:
+            host._woken = self.loop.create_future()
+        return host._woken
+
+    def _serve(self, host: DeviceHost, sock: socket.socket) -> None:
         self.hosts[host] = None
+        host.listener = sock
         self.loop.create_task(self._start_server(host, sock))
+        for opener in self.openers:
+            opener(host)
         host.dispatch()
+
+    def _listen(self, host: DeviceHost) -> None:
+        """Bind again at once (connections queue in the kernel until the server accepts)."""
+        sock = bind_listener(host.ip, host.http_port)
+        host.listener = sock
+        self.loop.create_task(self._start_server(host, sock))
+
+    def _unlisten(self, host: DeviceHost) -> None:
+        host.listener = None
+        if host.server is not None:
+            host.server.close()
+            host.server = None
+
+    def follow_sleep(self, host: DeviceHost) -> None:
+        """Make HTTP follow ``device.asleep`` (loop thread, after every event batch)."""
+        asleep = host.device.asleep
+        if not asleep and host._woken is not None:
+            host._woken.set_result(False)
+            host._woken = None
+        if host not in self.hosts:
+            return
+        closed = asleep and host.while_asleep == "refuse"
+        if closed and host.listener is not None:
+            self._unlisten(host)
+        elif not closed and host.listener is None:
+            self._listen(host)
 
     def remove_device(self, host: DeviceHost) -> None:
         self.call(lambda: self._close(host))
@@ -332,8 +403,10 @@ class Runtime:
         self.hosts.pop(host, None)
         if host._timer is not None:
             host._timer.cancel()
-        if host.server is not None:
-            host.server.close()
+        self._unlisten(host)
+        if host._woken is not None:
+            host._woken.set_result(False)
+            host._woken = None
         for closer in self.closers:
             closer(host)
 

@@ -1,8 +1,9 @@
 """The simulated physical world of one running device, usable from any thread.
 
-``host.world.set_load(0, 60)``, ``.press(0)``, ``.flip(0)``, ``.power_cycle()``: each action
-runs on the device's loop with the runtime's clock and dispatches the events it causes, so
-meters, overpower, CoIoT and the cloud all see it as they would see the real thing.
+``host.world.set_load(0, 60)``, ``.press(0)``, ``.flip(0)``, ``.power_cycle()``,
+``.set_temperature(25)``, ``.set_smoke(True)``: each action runs on the device's loop with the
+runtime's clock and dispatches the events it causes, so meters, overpower, thresholds and
+wake-ups, CoIoT and the cloud all see it as they would see the real thing.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .core.ir import IrEmission
     from .runtime import DeviceHost
 
 __all__ = ["World"]
@@ -58,6 +60,40 @@ class World:
 
     def set_rssi(self, rssi: int) -> None:
         self._do(lambda now: self._device.world_set_rssi(rssi, now))
+
+    def _sense(self, quantity: str, value: float | bool) -> None:
+        self._do(lambda now: self._device.world_sense(quantity, value, now))
+
+    def set_temperature(self, celsius: float) -> None:
+        """Room temperature (H&T, Smoke, Sense); beyond the threshold it wakes a sleeper."""
+        self._sense("temperature", celsius)
+
+    def set_humidity(self, percent: float) -> None:
+        self._sense("humidity", percent)
+
+    def set_lux(self, lux: float) -> None:
+        self._sense("lux", lux)
+
+    def set_motion(self, moving: bool) -> None:
+        """Someone moves in front of the Sense's PIR (True) or stopped moving (False)."""
+        self._sense("motion", moving)
+
+    def set_battery(self, percent: float) -> None:
+        """Battery charge; falling to the profile's low level wakes a sleeper ("battery")."""
+        self._sense("battery", percent)
+
+    def set_charger(self, plugged: bool) -> None:
+        self._sense("charger", plugged)
+
+    def set_smoke(self, smoke: bool) -> None:
+        """Smoke in the Smoke's chamber: the alarm wakes it and keeps it awake until cleared."""
+        self._sense("smoke", smoke)
+
+    def ir_received(self) -> list[IrEmission]:
+        """Every IR code the device sent, oldest first (what a TV in the room would have seen)."""
+        return self._host.runtime.call(
+            lambda: [code for ir in self._device.of_kind("ir") for code in ir.emitted]
+        )
 
     def power_cycle(self) -> None:
         """Cut and restore power: uptime restarts, default_state applies, settings stay."""

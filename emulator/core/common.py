@@ -99,7 +99,7 @@ COMMON_PARAMS: dict[str, Setting] = {
     "mqtt_retain": Setting(("mqtt", "retain"), _bool),
     "mqtt_update_period": Setting(("mqtt", "update_period"), _int(0, 86400)),
     "coiot_enable": Setting(("coiot", "enabled"), _bool),
-    "coiot_update_period": Setting(("coiot", "update_period"), _int(1, 3600)),
+    "coiot_update_period": Setting(("coiot", "update_period"), _int(15, 65535)),  # spec/coiot.md
     "coiot_peer": Setting(("coiot", "peer"), _peer),
     "sntp_server": Setting(("sntp", "server"), _text(128)),
     "sntp_enable": Setting(("sntp", "enabled"), _bool),

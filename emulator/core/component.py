@@ -5,7 +5,7 @@ and their field lists in the profile, so behaviour lives here and shape lives in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .clock import Now
@@ -18,7 +18,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Component", "Handler"]
 
-type Handler = Callable[[Params, Now], dict[str, Any]]
+#: A resource's answer: a JSON object, or a JSON array where firmware answers one (/ir/list).
+type Handler = Callable[[Params, Now], dict[str, Any] | list[Any]]
+#: A live template value (``$tmp_value``) a component offers the renderer.
+type Provider = Callable[[Now], Any]
 
 
 class Component:
@@ -28,8 +31,9 @@ class Component:
 
     KINDS: ClassVar[dict[str, type[Component]]] = {}
     kind: ClassVar[str]
-    #: Key of the list this component contributes to /settings and /status (``relays``).
-    collection: ClassVar[str]
+    #: Key of the list this component contributes to /settings and /status (``relays``);
+    #: None for kinds that fill top-level keys through ``live_tokens`` instead (sensors).
+    collection: ClassVar[str | None] = None
     #: Resource patterns ("relay/{i}") -> method names; ``{i}`` is the channel.
     ROUTES: ClassVar[dict[str, str]] = {}
     #: Factory-default config of one channel (the profile's ``defaults`` overlay it).
@@ -97,6 +101,13 @@ class Component:
     def settle(self, now: Now) -> None:
         """Bring time-integrated state (energy, positions) up to ``now`` before a change."""
 
+    def on_world(self, quantity: str, now: Now) -> None:
+        """A sensed quantity of the world (``temperature``, ``smoke``...) changed."""
+
+    def live_tokens(self) -> dict[str, Provider]:
+        """Live template tokens this kind fills (``$tmp_value``), by name without ``$``."""
+        return {}
+
     def snapshot(self) -> dict[str, Any]:
         """What survives a restart (flash): the config and any state a kind keeps."""
         return {"config": dict(self.config)}
@@ -130,7 +141,18 @@ class Component:
     def on_settings_changed(self, changes: Mapping[str, Any], now: Now) -> None:
         """React to applied settings (e.g. re-arm timers)."""
 
-    def schedule_rules(self, params: Params, actions: tuple[str, ...]) -> list[str] | None:
+    def parse_device_settings(self, params: Params) -> dict[tuple[str, ...], Any]:
+        """Device-level /settings parameters this kind validates (config path -> value).
+
+        For parameters a static table cannot check, e.g. the Sense's ``schedule_rules``,
+        whose ids must name stored IR codes. Raises BadRequest; changes nothing.
+        """
+        return {}
+
+    def on_device_settings(self, now: Now) -> None:
+        """A /settings request was applied (e.g. re-arm a schedule)."""
+
+    def schedule_rules(self, params: Params, actions: Collection[str]) -> list[str] | None:
         """Parse ``schedule_rules`` (``HHMM-DAYS-ACTION`` comma-separated, seed 003)."""
         value = params.raw("schedule_rules")
         if value is None:
@@ -145,7 +167,7 @@ class Component:
                 or int(parts[0][2:]) > 59
                 or not parts[1]
                 or any(day not in "0123456" for day in parts[1])
-                or (actions and parts[2] not in actions)
+                or parts[2] not in actions
             ):
                 raise BadRequest(f"schedule_rules: bad rule '{rule}' (want HHMM-DAYS-ACTION)")
         return rules

@@ -13,16 +13,16 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..profiles import Profile
-from . import inputs, meter, relay, roller  # noqa: F401  (importing registers the component kinds)
+from . import inputs, ir, light, meter, relay, roller, sensors, sleep  # noqa: F401  (importing registers the component kinds)
 from .clock import Now
 from .component import Component, Handler
 from .errors import BadRequest, NotFound, Unavailable
-from .events import Event, Rebooted, SettingsChanged, StatusChanged
+from .events import CoiotDue, Event, Rebooted, SettingsChanged, StatusChanged
 from .identity import Identity
 from .params import Params
 from .render import Renderer
 from .timers import Timers
-from .world import WorldState
+from .world import SENSED, WorldState
 
 __all__ = ["Device"]
 
@@ -66,6 +66,7 @@ class Device:
             self.restore(saved)
         self._boot(now, power_on=True)
         self._events.clear()
+        self._status_dirty = None  # the boot is the initial state, not a change to report
 
     # --- identity and modes ---------------------------------------------------------------
 
@@ -94,7 +95,9 @@ class Device:
 
     # --- the core's entry points ----------------------------------------------------------
 
-    def call(self, path: str, params: Params | Mapping[str, str], now: Now) -> dict[str, Any]:
+    def call(
+        self, path: str, params: Params | Mapping[str, str], now: Now
+    ) -> dict[str, Any] | list[Any]:
         """Serve one Gen1 HTTP resource (the method is ignored, as on real firmware).
 
         Raises DeviceError (BadRequest, NotFound, ...) with nothing changed.
@@ -114,7 +117,8 @@ class Device:
                 p == s or (p == "{i}" and s.isdigit())
                 for p, s in zip(pattern, segments, strict=True)
             ):
-                channel = int(next(s for p, s in zip(pattern, segments, strict=True) if p == "{i}"))
+                indexes = (s for p, s in zip(pattern, segments, strict=True) if p == "{i}")
+                channel = int(next(indexes, "0"))  # /ir/list: a kind's one channel
                 return make(channel)
         raise NotFound(f"/{'/'.join(segments)} is not a resource of this device")
 
@@ -138,9 +142,16 @@ class Device:
             yield
         finally:
             if self._status_dirty is not None:
-                self.status_serial = self.status_serial % _SERIAL_MAX + 1
+                self.bump_status_serial()
                 self._events.append(StatusChanged(self._status_dirty))
                 self._status_dirty = None
+
+    def bump_status_serial(self) -> int:
+        """Start a new status version (1..65535, never 0). Transactions call it on every change;
+        CoIoT also calls it when a value moved on its own (energy integrates continuously), as its
+        serial must change whenever the payload does (spec/coiot.md §9.6 item 4)."""
+        self.status_serial = self.status_serial % _SERIAL_MAX + 1
+        return self.status_serial
 
     def settle(self, now: Now) -> None:
         for component in self.components:
@@ -184,10 +195,22 @@ class Device:
         self.timers.clear()
         self.boot_mono = now.mono
         self.active_coiot = copy.deepcopy(self.config.get("coiot", {}))
+        self._arm_coiot(now)
         for component in self.components:
             component.boot(now, power_on)
         self._events.append(Rebooted(power_on))
         self.status_changed("boot")
+
+    def _arm_coiot(self, now: Now) -> None:
+        """Firmware republishes its status every coiot.update_period s while CoIoT is enabled
+        (spec/coiot.md §4.1); the timer runs on the injected clock like every other one."""
+        period = self.active_coiot.get("update_period")
+        if self.active_coiot.get("enabled", True) and period:
+            self.schedule("coiot", now.mono + period, self._coiot_due)
+
+    def _coiot_due(self, now: Now) -> None:
+        self._events.append(CoiotDue())
+        self._arm_coiot(now)
 
     def set_cloud_connected(self, connected: bool, now: Now) -> None:
         """The cloud transport reports its link state (``cloud.connected`` in /status)."""
@@ -246,6 +269,24 @@ class Device:
                         relay.turn(False, now, source="overtemperature")
             self.world.overtemperature = hot
             self.status_changed("temperature")
+
+    def world_sense(self, quantity: str, value: float | bool, now: Now) -> None:
+        """What a sensor measures changed (``temperature`` degC, ``smoke``... see SENSED);
+        components react as firmware would (thresholds, wake-ups, alarms)."""
+        sensed = {q for c in self.of_kind("sensors") for q in c.spec.options.get("senses", ())}
+        if quantity not in sensed:
+            raise BadRequest(f"{self.profile.model} does not sense {quantity} ({sorted(sensed)})")
+        limits = SENSED[quantity]
+        if limits is None:
+            if not isinstance(value, bool):
+                raise BadRequest(f"{quantity} must be true or false")
+        elif isinstance(value, bool) or not limits[0] <= value <= limits[1]:
+            raise BadRequest(f"{quantity} must be a number in {limits[0]}..{limits[1]}")
+        with self.transaction(now):
+            setattr(self.world, quantity, value if limits is None else float(value))
+            self.status_changed(quantity)
+            for component in self.components:
+                component.on_world(quantity, now)
 
     def world_set_rssi(self, rssi: int, now: Now) -> None:
         with self.transaction(now):
@@ -335,16 +376,21 @@ class Device:
         return make
 
     def apply_mode(self, mode: str, now: Now) -> None:
-        """Switch device mode (Shelly2 relay/roller): outputs of the old mode stop."""
+        """Switch device mode (Shelly2 relay/roller): outputs of the old mode stop.
+
+        Components that serve every mode (meters, inputs, the Bulb's light in color and
+        white mode) keep running; only those tied to a mode stop or start.
+        """
         if self.profile.modes is None or mode not in self.profile.modes:
             raise BadRequest(f"mode: '{mode}' is not one of {self.profile.modes}")
         if mode == self.mode:
             return
-        for component in self.components:
+        switched = [c for c in self.components if c.spec.modes is not None]
+        for component in switched:
             if component.active:
                 component.deactivate(now)
         self.config["mode"] = mode
-        for component in self.components:
+        for component in switched:
             if component.active:
                 component.boot(now, power_on=False)
         self.config_changed()

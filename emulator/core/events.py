@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Event", "InputEvent", "Rebooted", "SettingsChanged", "StatusChanged"]
+__all__ = ["CoiotDue", "Event", "InputEvent", "Rebooted", "SettingsChanged", "StatusChanged"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,4 +34,9 @@ class InputEvent:
     event: str
 
 
-type Event = StatusChanged | SettingsChanged | Rebooted | InputEvent
+@dataclass(frozen=True, slots=True)
+class CoiotDue:
+    """``coiot.update_period`` elapsed: CoIoT republishes the status (spec/coiot.md §4.1)."""
+
+
+type Event = StatusChanged | SettingsChanged | Rebooted | InputEvent | CoiotDue

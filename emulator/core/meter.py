@@ -31,7 +31,9 @@ class Meter(Component, kind="meter"):
 
     def power(self) -> float:
         measures = self.spec.options.get("measures", "channel")
-        outputs = [c for c in self.device.components if c.kind in ("relay", "roller") and c.active]
+        outputs = [
+            c for c in self.device.components if c.kind in ("relay", "roller", "light") and c.active
+        ]
         if measures == "all":
             return sum(c.power() for c in outputs)
         if measures == "declared":
@@ -72,8 +74,11 @@ class Meter(Component, kind="meter"):
     def f_overpower(self, now: Now) -> float:
         return self.overpower_value
 
-    def f_is_valid(self, now: Now) -> bool:
-        return True
+    def f_is_valid(self, now: Now) -> bool | str:
+        """The profile's ``is_valid``: SHBLB-1 writes the string "true" (captures status__1,
+        status__3), the other models a bool."""
+        value: bool | str = self.spec.options.get("is_valid", True)
+        return value
 
     def f_timestamp(self, now: Now) -> int:
         """Local time, as firmware writes it (capture SHPLG-S 1.14: unixtime + utc offset)."""

@@ -103,12 +103,11 @@ class Relay(Component, kind="relay"):
     def parse_settings(self, params: Params) -> dict[str, Any]:
         shown = set(self.spec.options.get("settings", ()))
         btn_types = self.spec.options.get("btn_types", ("momentary", "toggle", "edge", "detached"))
+        default_states = self.spec.options.get("default_states", ("off", "on", "last", "switch"))
         readers = {
             "name": lambda: _name(params),
             "appliance_type": lambda: params.text("appliance_type", max_len=32, min_len=1),
-            "default_state": lambda: params.choice(
-                "default_state", ("off", "on", "last", "switch")
-            ),
+            "default_state": lambda: params.choice("default_state", default_states),
             "btn_type": lambda: params.choice("btn_type", btn_types),
             "btn_reverse": lambda: _flag(params.boolean("btn_reverse")),
             "auto_on": lambda: params.number("auto_on", 0, _MAX_TIMER),

@@ -150,7 +150,7 @@ class Renderer:
     def _live_providers(self) -> dict[str, Provider]:
         device = self.device
         world = device.world
-        return {
+        providers: dict[str, Provider] = {
             "time": lambda now: self.local_time(now).strftime("%H:%M"),
             "unixtime": lambda now: int(now.unix),
             "uptime": lambda now: int(now.mono - device.boot_mono),
@@ -167,6 +167,9 @@ class Renderer:
             "device_temp_f": lambda now: _c_to_f(world.device_temperature),
             "overtemperature": lambda now: world.overtemperature,
         }
+        for component in device.components:
+            providers.update(component.live_tokens())
+        return providers
 
 
 def _compile(node: Any, identity: frozenset[str]) -> Plan | None:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..coiot.description import model_of, serves_cit_d_over_http
+from ..profiles import ProfileError
 from . import common
 from .clock import Now
 from .component import Handler
-from .errors import BadRequest
+from .errors import BadRequest, NotFound
 from .params import Params
 
 if TYPE_CHECKING:
@@ -39,12 +41,16 @@ def common_routes(device: Device) -> dict[str, Handler]:
             return render.settings(now)
         changes = common.parse_params(params, common.COMMON_PARAMS, device.config)
         changes.update(common.parse_params(params, model_params, device.config))
+        for component in device.components:
+            changes.update(component.parse_device_settings(params))
         mode = params.raw("mode")
         if mode is not None and (device.profile.modes is None or mode not in device.profile.modes):
             raise BadRequest(f"mode: '{mode}' is not one of {device.profile.modes or ()}")
         _apply(device, changes)
         if mode is not None:
             device.apply_mode(mode, now)
+        for component in device.components:
+            component.on_device_settings(now)
         return render.settings(now)
 
     def wifi(key: str, secret: str, disables: str | None) -> Handler:
@@ -110,6 +116,13 @@ def common_routes(device: Device) -> dict[str, Handler]:
             raise BadRequest("the emulator does not install firmware images")
         return dict(render.status(now).get("update") or {"status": "idle", "has_update": False})
 
+    def cit_d(params: Params, now: Now) -> dict[str, Any]:
+        """The CoIoT description over HTTP (fw 1.10.0+; aioshelly fetches it from 20210302)."""
+        try:
+            return model_of(device.profile).description(device.mode).cit_d()
+        except ProfileError as error:
+            raise NotFound(str(error)) from None
+
     routes: dict[str, Handler] = {
         "shelly": shelly,
         "status": status,
@@ -124,6 +137,8 @@ def common_routes(device: Device) -> dict[str, Handler]:
     }
     if "wifi_sta1" in device.config:
         routes["settings/sta1"] = wifi("wifi_sta1", "wifi_sta1_key", None)
+    if serves_cit_d_over_http(device.identity.fw):
+        routes["cit/d"] = cit_d
     return routes
 
 

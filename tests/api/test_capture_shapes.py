@@ -18,7 +18,7 @@ from emulator.profiles import all_profiles
 from tests.shapes import shape_diff
 
 CAPTURES = Path(__file__).resolve().parents[2].parent / "shared" / "captures"
-ENDPOINTS = {"relay_0": "relay/0", "settings_relay_0": "settings/relay/0"}
+ENDPOINTS = {"relay_0": "relay/0", "settings_relay_0": "settings/relay/0", "ir_list": "ir/list"}
 
 #: Shape differences an older firmware's capture may show against the 1.14 emulation.
 DROPPED_SINCE_OLDER_FIRMWARE = [
@@ -27,6 +27,7 @@ DROPPED_SINCE_OLDER_FIRMWARE = [
     r"\.login\.password: missing",  # 1.12 stopped showing the password
     r"\.mqtt\.will_(topic|message): missing",  # 1.6 dropped the will settings
     r"\.coiot_execute_enable: missing",  # 1.5 key, gone by 1.6
+    r"\.report_url: missing",  # H&T 1.6 key; 1.14 lists report_url under actions (docs example)
     r"\.meters: missing",  # plugs listed meters in /settings before 1.6
     r"\.relays\[\]\.overpower: missing",  # plug /settings relays until 1.6
     r"\.meters\[\]\.is_valid: type bool != str",  # 1.5 wrote "true" as a string

@@ -103,3 +103,15 @@ def test_link_lifecycle(make_device, runtime, link_server) -> None:
             break
         link_server.received.get(timeout=5)
     assert host.status()["cloud"] == {"enabled": False, "connected": False}
+
+
+def test_sleeping_device_links_only_while_awake(make_device, runtime, link_server) -> None:
+    host = make_device("SHHT-1")
+    host.world.press()  # setup mode: awake for 3 minutes
+    host.get("settings/cloud", enabled="1")
+    CloudLinks(runtime, lambda h: f"ws://127.0.0.1:{link_server.port}")
+    _, hello = link_server.next("hello")
+    assert hello["code"] == "SHHT-1"
+    host.world.press()  # a second press sends it back to sleep
+    assert host.device.asleep is True
+    assert host.device.cloud_connected is False

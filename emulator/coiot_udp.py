@@ -1,0 +1,209 @@
+"""CoIoT over UDP for every device of a runtime: publishes and answers, on the runtime's loop.
+
+Sockets (spec/coiot.md §2, spec/clients.md §3):
+
+* one per device, bound to ``<device-ip>:5683`` with SO_REUSEADDR: clients send their GETs
+  there, and the device publishes and answers from it, so every datagram leaves from the address
+  clients know the device by and from port 5683;
+* one per runtime, bound to the group address ``224.0.1.187:5683`` and joined on the configured
+  interface, for multicast GETs (node-shellies, pyShelly discovery); every device answers them
+  from its own socket.
+
+No socket is bound to the wildcard address. A client on the same host (Home Assistant binds
+``0.0.0.0:5683`` with SO_REUSEADDR) therefore gets every unicast answer and publish addressed to
+it: the kernel prefers an exact local-address match, and none of ours matches the client's
+address. The cost is one descriptor per device. Every socket sets IP_MULTICAST_IF explicitly
+(loopback by default), else the kernel routes 224.0.0.0/4 out of the machine.
+
+aiocoap only encodes and decodes (``emulator.coiot.codec``): its server de-duplicates requests by
+message id, and aioshelly sends every request with message id 0x000A.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .coiot.codec import COAP_PORT, MULTICAST_GROUP, CoapCode
+from .coiot.node import CoiotNode
+from .core.events import CoiotDue, Event, StatusChanged
+from .profiles import ProfileError
+
+if TYPE_CHECKING:
+    from .runtime import DeviceHost, Runtime
+
+__all__ = ["CoiotTransport"]
+
+logger = logging.getLogger(__name__)
+
+type Address = tuple[str, int]
+
+
+def _socket(address: str, port: int, interface: str, ttl: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface))
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
+        sock.bind((address, port))
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class _Endpoint(asyncio.DatagramProtocol):
+    """One socket. Datagrams sent before asyncio has wrapped it wait in ``pending``."""
+
+    def __init__(self, on_datagram: Callable[[bytes, Address], None]) -> None:
+        self.on_datagram = on_datagram
+        self.transport: asyncio.DatagramTransport | None = None
+        self.pending: list[tuple[bytes, Address]] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.DatagramTransport)
+        self.transport = transport
+        for data, address in self.pending:
+            transport.sendto(data, address)
+        self.pending.clear()
+
+    def datagram_received(self, data: bytes, addr: Address) -> None:
+        self.on_datagram(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        logger.debug("CoIoT socket error: %s", exc)
+
+    def send(self, data: bytes, address: Address) -> None:
+        if self.transport is None:
+            self.pending.append((data, address))
+        else:
+            self.transport.sendto(data, address)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+class CoiotTransport:
+    """Serves CoIoT for every device a runtime hosts, now and later (``attach``)."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        interface: str = "127.0.0.1",
+        port: int = COAP_PORT,
+        group: str = MULTICAST_GROUP,
+        ttl: int = 1,
+    ) -> None:
+        self.runtime = runtime
+        self.interface = interface
+        self.port = port
+        self.group = group
+        self.ttl = ttl
+        self.nodes: dict[DeviceHost, CoiotNode] = {}
+        self._endpoints: dict[DeviceHost, _Endpoint] = {}
+        self._group: _Endpoint | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @classmethod
+    def attach(cls, runtime: Runtime, **options: Any) -> CoiotTransport:
+        """Serve CoIoT for the runtime's devices (and the ones added later) until it stops."""
+        transport = cls(runtime, **options)
+        runtime.call(transport._start)
+        return transport
+
+    # --- lifecycle (loop thread) -----------------------------------------------------------------
+
+    def _start(self) -> None:
+        self._open_group()
+        self.runtime.openers.append(self.open)
+        self.runtime.closers.append(self.close)
+        self.runtime.listeners.append(self.on_events)
+        self.runtime.stoppers.append(self.stop)
+        for host in list(self.runtime.hosts):
+            self.open(host)
+
+    def _wrap(self, sock: socket.socket, endpoint: _Endpoint) -> None:
+        loop = self.runtime.loop
+        task = loop.create_task(loop.create_datagram_endpoint(lambda: endpoint, sock=sock))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _open_group(self) -> None:
+        try:
+            sock = _socket(self.group, self.port, self.interface, self.ttl)
+        except OSError as error:
+            logger.error("CoIoT: cannot bind %s:%s: %s", self.group, self.port, error)
+            return
+        membership = socket.inet_aton(self.group) + socket.inet_aton(self.interface)
+        try:
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
+        except OSError as error:
+            logger.warning("CoIoT: cannot join %s on %s: %s", self.group, self.interface, error)
+        self._group = _Endpoint(self._multicast_request)
+        self._wrap(sock, self._group)
+
+    def open(self, host: DeviceHost) -> None:
+        """Bind the device's socket; it publishes on its next status change or period."""
+        name = host.device.identity.hostname
+        try:
+            node = CoiotNode(host.device)
+            sock = _socket(host.ip, self.port, self.interface, self.ttl)
+        except (ProfileError, OSError) as error:
+            logger.error("%s: no CoIoT on %s:%s: %s", name, host.ip, self.port, error)
+            return
+        if any(other.ip == host.ip for other in self.nodes):
+            logger.warning("%s: shares %s with another device; unicast reaches one", name, host.ip)
+        endpoint = _Endpoint(lambda data, addr: self._request(host, data, addr))
+        self.nodes[host] = node
+        self._endpoints[host] = endpoint
+        self._wrap(sock, endpoint)
+
+    def close(self, host: DeviceHost) -> None:
+        self.nodes.pop(host, None)
+        endpoint = self._endpoints.pop(host, None)
+        if endpoint is not None:
+            endpoint.close()
+
+    async def stop(self) -> None:
+        """Close the shared group socket (devices were closed one by one before)."""
+        for task in list(self._tasks):
+            await task
+        if self._group is not None:
+            self._group.close()
+            self._group = None
+
+    # --- traffic (loop thread) ---------------------------------------------------------------
+
+    def on_events(self, host: DeviceHost, events: list[Event]) -> None:
+        """Publish at once on a status change and at every update period (spec/coiot.md §4.1)."""
+        if any(isinstance(event, StatusChanged | CoiotDue) for event in events):
+            self.publish(host)
+
+    def publish(self, host: DeviceHost) -> None:
+        node = self.nodes.get(host)
+        if node is None:
+            return
+        data = node.publish(self.runtime.clock.now())
+        if data is not None:
+            self._endpoints[host].send(data, node.peer or (self.group, self.port))
+
+    def _request(self, host: DeviceHost, data: bytes, addr: Address) -> None:
+        node = self.nodes.get(host)
+        if node is None:
+            return
+        answer = node.answer(data, self.runtime.clock.now())
+        if answer is not None:
+            self._endpoints[host].send(answer, addr)
+
+    def _multicast_request(self, data: bytes, addr: Address) -> None:
+        # Every device hears the group, its own publishes included: only GETs get further.
+        if len(data) < 4 or data[1] != CoapCode.GET:
+            return
+        for host in list(self.nodes):
+            self._request(host, data, addr)

@@ -1,0 +1,1 @@
+"""CoIoT and mDNS tests (a package so the tests can share helpers from conftest)."""
