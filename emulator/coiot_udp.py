@@ -24,13 +24,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .coiot.codec import COAP_PORT, MULTICAST_GROUP, CoapCode
+from .coiot.codec import COAP_PORT, MULTICAST_GROUP, CoapCode, parse_request
 from .coiot.node import CoiotNode
 from .core.events import CoiotDue, Event, StatusChanged
 from .profiles import ProfileError
+from .request_log import RequestRecord
 
 if TYPE_CHECKING:
     from .runtime import DeviceHost, Runtime
@@ -187,7 +189,7 @@ class CoiotTransport:
 
     def publish(self, host: DeviceHost) -> None:
         node = self.nodes.get(host)
-        if node is None:
+        if node is None or host.faults.offline or host.faults.drop_coiot:  # emulator/faults.py
             return
         data = node.publish(self.runtime.clock.now())
         if data is not None:
@@ -195,11 +197,28 @@ class CoiotTransport:
 
     def _request(self, host: DeviceHost, data: bytes, addr: Address) -> None:
         node = self.nodes.get(host)
-        if node is None:
+        if node is None or host.faults.offline:  # an offline device answers nothing
             return
-        answer = node.answer(data, self.runtime.clock.now())
+        started = time.perf_counter()
+        now = self.runtime.clock.now()
+        answer = node.answer(data, now)
         if answer is not None:
             self._endpoints[host].send(answer, addr)
+        request = parse_request(data)
+        if request is not None:  # the request log (control API: /_emu/log?proto=coap)
+            self.runtime.request_log.record(
+                RequestRecord(
+                    now.unix,
+                    "coap",
+                    host.device.identity.hostname,
+                    "GET" if request.code == CoapCode.GET else f"code {request.code}",
+                    "/" + "/".join(request.path),
+                    "",
+                    0 if answer is None else answer[1],
+                    time.perf_counter() - started,
+                    f"{addr[0]}:{addr[1]}",
+                )
+            )
 
     def _multicast_request(self, data: bytes, addr: Address) -> None:
         # Every device hears the group, its own publishes included: only GETs get further.

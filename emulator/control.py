@@ -8,7 +8,7 @@ it on HTTP on its own address and port, on the fleet's loop:
     GET    /_emu/devices/<id>                     full state: /shelly, /status, /settings, world
     POST   /_emu/devices/<id>/world/<action>      set_load, press, long_press, toggle, set_input,
                                                   set_temperature... (params: JSON or query)
-    POST   /_emu/devices/<id>/power_cycle | wake  power cut and back; wake a sleeping sensor
+    POST   /_emu/devices/<id>/power_cycle | wake  power cut and back; wake a battery device
     POST   /_emu/devices/<id>/reboot              software reboot (offline_seconds: unreachable)
     GET    /_emu/devices/<id>/faults              PUT/POST sets (merged), DELETE clears
     POST   /_emu/reset                            every device back to the fleet file
@@ -31,7 +31,7 @@ from typing import Any
 from flask import Flask, Response, request
 
 from .actions import ActionError, call_world, world_actions
-from .clock import ManualClock
+from .clock import ManualClock, Now
 from .core.errors import DeviceError
 from .faults import NO_FAULTS, FaultError, Faults
 from .fleet import Fleet, Member
@@ -100,6 +100,7 @@ class Control:
                 "settings": host.call("settings", {}),
                 "world": dataclasses.asdict(host.device.world),
                 "actions": [*world_actions(host.device), *_ALIASES, "toggle"],
+                "asleep": host.device.asleep,
             }
 
         return self.runtime.call(read)
@@ -137,8 +138,23 @@ class Control:
         self.world(key, "power_cycle")
 
     def wake(self, key: str) -> None:
-        """Wake a sleeping battery device (sensor models); 404 for a mains-powered model."""
-        self.world(key, "wake")
+        """Wake a battery device now, as its periodic wake-up would (it reports, then sleeps
+        again); 409 for a model that never sleeps."""
+        host = self._member(key).host
+
+        def run() -> None:
+            sleepers = host.device.of_kind("sleep")
+            if not sleepers:
+                raise ControlError(f"{host.model} is not a battery device: it never sleeps", 409)
+            sleeper: Any = sleepers[0]
+
+            def wake(now: Now) -> None:
+                with host.device.transaction(now):
+                    sleeper.wake("periodic", now)
+
+            host.act(wake)
+
+        self.runtime.call(run)
 
     # --- faults ---------------------------------------------------------------------------------
 
@@ -279,8 +295,10 @@ def create_control_app(control: Control) -> Flask:
         params = _params()
         if action == "reboot":
             control.reboot(key, _float_param(params, "offline_seconds", 0.0))
-        elif action in ("power_cycle", "wake"):
-            control.world(key, action, params)
+        elif action == "power_cycle":
+            control.power_cycle(key)
+        elif action == "wake":
+            control.wake(key)
         elif action == "faults":
             return _json(control.set_faults(key, params))
         else:

@@ -92,10 +92,14 @@ class Fleet:
 
     # --- lifecycle ----------------------------------------------------------------------------
 
-    def start(self, progress: Progress | None = None) -> Fleet:
-        """Create and serve every device; ``progress(done, total)`` is called as they come up."""
+    def start(self, progress: Progress | None = None, *, per_device: int = 1) -> Fleet:
+        """Create and serve every device; ``progress(done, total)`` is called as they come up.
+
+        ``per_device``: descriptors a device holds (its HTTP listener; 2 with CoIoT's socket),
+        to refuse at once a fleet the descriptor limit cannot hold.
+        """
         total = len(self.spec.devices)
-        raise_descriptor_limit(total + len(self.runtime.hosts) + _SPARE_DESCRIPTORS)
+        raise_descriptor_limit((total + len(self.runtime.hosts)) * per_device + _SPARE_DESCRIPTORS)
         if self._own_runtime:
             self.runtime.start()
         try:

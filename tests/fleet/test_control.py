@@ -99,7 +99,7 @@ def test_world_actions_take_query_or_json_and_answer_the_new_status(fleet: Fleet
             "unknown parameter 'colour'",
             id="unknown-param",
         ),
-        pytest.param("devices/{ip}/wake", {}, 404, "no world action 'wake'", id="wake-mains"),
+        pytest.param("devices/{ip}/wake", {}, 409, "not a battery device", id="wake-mains"),
         pytest.param("devices/{ip}/faults", {"offline": "maybe"}, 400, "true or false", id="f1"),
         pytest.param("devices/{ip}/faults", {"latency": -1}, 400, "latency must", id="f2"),
         pytest.param("devices/{ip}/faults", {"loss": 1}, 400, "unknown fault 'loss'", id="f3"),
