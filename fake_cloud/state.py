@@ -157,10 +157,15 @@ class Backend:
             self.used_codes: set[str] = set()
 
     def subscribe(self, listener: Callable[[Event], None]) -> None:
-        self._listeners.append(listener)
+        with self.lock:
+            self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Callable[[Event], None]) -> None:
+        with self.lock:
+            self._listeners.remove(listener)
 
     def _emit(self, event: Event) -> None:
-        for listener in self._listeners:
+        for listener in list(self._listeners):
             listener(event)
 
     # Servers and users.
