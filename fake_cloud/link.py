@@ -24,6 +24,7 @@ same id replaces the older one (closed with 4409). Close codes the cloud uses: 4
 import asyncio
 import itertools
 import json
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.server import ServerConnection
@@ -31,6 +32,7 @@ from websockets.exceptions import ConnectionClosed
 
 from fake_cloud.commands import Call
 from fake_cloud.ids import normalize_hex
+from fake_cloud.state import StateError
 
 if TYPE_CHECKING:
     from fake_cloud.ws import Hub, Socket
@@ -121,10 +123,11 @@ class LinkSession:
 
     def _apply(self, frame: dict[str, Any]) -> None:
         backend = self.hub.services.backend
-        if frame["type"] == "status":
-            backend.update_status(self.hexid, frame["status"])
-        else:
-            backend.update_settings(self.hexid, frame["settings"])
+        with suppress(StateError):  # the device was removed (reset) under a live link
+            if frame["type"] == "status":
+                backend.update_status(self.hexid, frame["status"])
+            else:
+                backend.update_settings(self.hexid, frame["settings"])
 
 
 def _parse(message: str | bytes) -> dict[str, Any] | str:
@@ -176,4 +179,5 @@ async def serve_link(hub: "Hub", server: str, conn: ServerConnection, hexid: str
         hub.unregister(socket)
         if hub.links.get(hexid) is session:
             del hub.links[hexid]
-            backend.link_down(hexid)
+            with suppress(StateError):
+                backend.link_down(hexid)

@@ -272,6 +272,10 @@ class FakeCloud:
         cert.private_key_and_cert_chain_pem.write_to_path(path)
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         cert.configure_cert(ctx)
+        # No TLS 1.3 session tickets after the handshake: a client that reads on one thread
+        # while it writes its upgrade request on another (websockets' sync client) can have
+        # its TLS stream corrupted by the ticket arriving mid-write, and hang (seen here).
+        ctx.num_tickets = 0
         return path, ctx
 
     async def _bind_hub(self) -> None:

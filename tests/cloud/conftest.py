@@ -1,6 +1,7 @@
 """Fixtures for the fake cloud's tests: one cloud per session on a random loopback block (real
 ports 443 and 6113), reset before each test (the pytest-httpserver pattern)."""
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,6 +26,10 @@ def cloud_session() -> Iterator[FakeCloud]:
 @pytest.fixture
 def cloud(cloud_session: FakeCloud) -> Iterator[FakeCloud]:
     cloud_session.control.reset()
+    # Keep the manual clock from lagging the wall clock, which clients compare `exp` with.
+    clock = cloud_session.services.clock
+    assert isinstance(clock, ManualClock)
+    clock.set(max(clock.now(), time.time()))
     cloud_session.services.errors.clear()
     yield cloud_session
     cloud_session.check()

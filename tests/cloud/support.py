@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from fake_cloud import FakeCloud
@@ -133,6 +134,8 @@ class FakeDevice:
         self.answer = answer
         self.calls: queue.Queue[dict[str, Any]] = queue.Queue()
         self.errors: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.closed = threading.Event()
+        self.close_code: int | None = None
         self.conn = connect(
             cloud.link_url(hexid, server),
             ssl=cloud.client_ssl_context(),
@@ -161,14 +164,24 @@ class FakeDevice:
         return self.gen1.status
 
     def _run(self) -> None:
-        for message in self.conn:
-            frame = json.loads(message)
-            if frame.get("type") == "call":
-                self.calls.put(frame)
-                if self.answer:
-                    self._answer(frame)
-            else:
-                self.errors.put(frame)
+        try:
+            for message in self.conn:
+                frame = json.loads(message)
+                if frame.get("type") == "call":
+                    self.calls.put(frame)
+                    if self.answer:
+                        self._answer(frame)
+                else:
+                    self.errors.put(frame)
+        except ConnectionClosed as exc:
+            self.close_code = exc.rcvd.code if exc.rcvd else None
+        finally:
+            self.closed.set()
+
+    def wait_closed(self) -> int | None:
+        """The close code the cloud sent, once the link is closed."""
+        assert self.closed.wait(TIMEOUT), "link still open"
+        return self.close_code
 
     def _answer(self, call: dict[str, Any]) -> None:
         code, body = self.gen1.http(call["path"], call["params"])
