@@ -84,6 +84,8 @@ class Device:
     settings: dict[str, Any] = field(default_factory=dict)
     online: bool = False
     linked: bool = False
+    # Never linked: made by the control plane, its commands are played on its stored status.
+    virtual: bool = True
     forced_offline: bool = False
     serial: int = 0
 
@@ -275,6 +277,7 @@ class Backend:
             if isinstance(hello.get("gen"), int):
                 device.gen = f"G{hello['gen']}"
             device.linked = True
+            device.virtual = False
             if isinstance(hello.get("settings"), dict):
                 device.settings = hello["settings"]
             self._set_online(device, True)
@@ -289,13 +292,13 @@ class Backend:
             self._set_online(device, False)
 
     def set_online(self, hexid: str, online: bool) -> None:
-        """Control plane: offline sticks until set online again (a linked device is also cut off
-        by the runner); online brings back an unlinked device at once, a linked one when it
-        reconnects."""
+        """Control plane: offline sticks until set online again (a live link is also cut by
+        the runner); online brings a virtual device back at once, a linked one when it links
+        again."""
         with self.lock:
             device = self.device(hexid)
             device.forced_offline = not online
-            if not online or not device.linked:
+            if not online or device.virtual:
                 self._set_online(device, online)
 
     def _set_online(self, device: Device, online: bool) -> None:

@@ -134,6 +134,9 @@ async def _command(hub: "Hub", socket: "Socket", frame: dict[str, Any]) -> None:
         answer(res.get(exc.reason))
         return
     session = hub.links.get(device.id)
+    if session is None and not device.virtual:
+        answer(res.get("offline"))  # the link dropped while the command was checked
+        return
     if session is None:
         with services.backend.lock:
             status, _ = apply_call(device.status, call)

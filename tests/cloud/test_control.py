@@ -70,7 +70,7 @@ def test_grant_and_revoke_headless(cloud, http, world, callbacks):
 
 
 def test_move_user(cloud, http, world):
-    user, device = world
+    user, _ = world
     ok(http, cloud, "POST", f"/users/{user['id']}/move", server="shelly-14-eu")
     state = ok(http, cloud, "GET", "/state")
     assert state["users"][0]["server"] == "shelly-14-eu"
@@ -81,7 +81,9 @@ def test_add_server(cloud, http):
     """A server added at run time gets its own address, REST and WSS listeners."""
     server = ok(http, cloud, "POST", "/servers", name="shelly-99-eu")
     assert server["name"] == "shelly-99-eu" and server["api_url"].startswith("https://127.")
-    user = ok(http, cloud, "POST", "/users", email="n@example.com", password="p", server="shelly-99-eu")
+    user = ok(
+        http, cloud, "POST", "/users", email="n@example.com", password="p", server="shelly-99-eu"
+    )
     ws = account_ws(cloud, user)
     ok(http, cloud, "POST", "/devices", code="SHSW-1", owner=user["id"], device_id="0f0f0f")
     ok(http, cloud, "POST", "/devices/0f0f0f/status", status={"relays": [{"ison": True}]})
@@ -137,7 +139,16 @@ def test_set_offline_cuts_and_refuses_link(cloud, http, world, make_device):
     """Offline cuts a live link with 4403 and refuses it until set online again."""
     user, _ = world
     ws = account_ws(cloud, user)
-    ok(http, cloud, "POST", "/devices", code="SHSW-1", owner=user["id"], device_id="a0a0a0", online=False)
+    ok(
+        http,
+        cloud,
+        "POST",
+        "/devices",
+        code="SHSW-1",
+        owner=user["id"],
+        device_id="a0a0a0",
+        online=False,
+    )
     device = make_device("a0a0a0")
     assert ws.next("Shelly:Online")["online"] == 1
     ok(http, cloud, "POST", "/devices/a0a0a0/online", online=False)
@@ -161,9 +172,10 @@ def test_rest_fault_skip_then_fail(cloud, http, world):
     answers = [http.post(url, data={"itg": TAG, "token": "t"}) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 503, 200]
     assert answers[1].json() == {"isok": False, "errors": {"fault": "boom"}}
-    assert ok(http, cloud, "GET", "/faults")[0] | {"seen": 3, "fired": 1} == ok(
-        http, cloud, "GET", "/faults"
-    )[0]
+    assert (
+        ok(http, cloud, "GET", "/faults")[0] | {"seen": 3, "fired": 1}
+        == ok(http, cloud, "GET", "/faults")[0]
+    )
 
 
 def test_rest_fault_probability_and_latency(cloud, http, world):

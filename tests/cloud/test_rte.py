@@ -161,7 +161,9 @@ def test_login_page_refusals(cloud, bob):
     ok = {"client_id": "acme", "redirect_uri": "https://acme.example/cb"}
     assert session.get(url, params=ok).status_code == 200
     code = cloud.control.oauth_authorize("bob@example.com", "bob-pw", ok["redirect_uri"], "acme")
-    claims = jwt.decode(parse_qs(urlsplit(code).query)["code"][0], options={"verify_signature": False})
+    claims = jwt.decode(
+        parse_qs(urlsplit(code).query)["code"][0], options={"verify_signature": False}
+    )
     assert claims["sub"] == "acme"
 
 

@@ -154,7 +154,7 @@ def test_unreachable_callback_is_retried_then_grant_dropped(cloud, setup):
 
 
 def test_non_200_callback_drops_grant(cloud, setup, callbacks):
-    """"Integrator must respond with 200 OK, otherwise the operation will discontinue"."""
+    """ "Integrator must respond with 200 OK, otherwise the operation will discontinue"."""
     dave, device = setup
     callbacks.status = 500
     results = cloud.control.grant(TAG, dave.id, [device.id], callbacks.url)
