@@ -45,14 +45,16 @@ class Authority:
         self._policies = policies
 
     def _issue(self, audience: Audience, subject: str, claims: dict[str, Any], ttl: int) -> str:
-        jti = self._backend.new_jti(audience.value, subject)
+        jti = self._backend.new_jti(subject)
         return self._tokens.issue(audience, {**claims, "jti": jti}, self._clock.now(), ttl)
 
     def integrator_token(self, tag: str, token: str) -> str:
         integrator = self._backend.integrators.get(tag)
         if integrator is None or integrator.token != token:
             raise AuthError("wrong integrator tag or token")
-        return self._issue(Audience.INTEGRATOR, tag, {"itg": tag}, self._policies.integrator_ttl)
+        return self._issue(
+            Audience.INTEGRATOR, f"itg:{tag}", {"itg": tag}, self._policies.integrator_ttl
+        )
 
     def _user_claims(self, user: User, sub: str) -> dict[str, Any]:
         api_url = self._backend.server(user.server).api_url
@@ -84,7 +86,7 @@ class Authority:
 
     def code(self, user: User, client_id: str) -> str:
         claims = self._user_claims(user, client_id)
-        return self._issue(Audience.CODE, str(user.id), claims, self._policies.code_ttl)
+        return self._issue(Audience.CODE, f"user:{user.id}", claims, self._policies.code_ttl)
 
     def exchange(self, grant_type: str, credential: str, client_id: str, server: str) -> dict:
         """`/oauth/auth`: a code (or, [INFER], a refresh token) for an access token."""
@@ -102,10 +104,10 @@ class Authority:
         access = {**self._user_claims(user, "pwd"), "client_id": client}
         ttl = self._policies.access_ttl
         return {
-            "access_token": self._issue(Audience.ACCESS, str(user.id), access, ttl),
+            "access_token": self._issue(Audience.ACCESS, f"user:{user.id}", access, ttl),
             "expires_in": ttl,
             "refresh_token": self._issue(
-                Audience.REFRESH, str(user.id), access, self._policies.code_ttl
+                Audience.REFRESH, f"user:{user.id}", access, self._policies.code_ttl
             ),
         }
 

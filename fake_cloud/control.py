@@ -15,7 +15,7 @@ from typing import Any
 from fake_cloud.consent import CallbackResult
 from fake_cloud.context import Services
 from fake_cloud.faults import Fault
-from fake_cloud.state import Device, Integrator, OAuthClient, Server, StateError, User
+from fake_cloud.state import Access, Device, Integrator, OAuthClient, Server, StateError, User
 from fake_cloud.tokens import Audience, Tokens
 from fake_cloud.ws import Hub
 
@@ -149,7 +149,7 @@ class Control:
         return self.services.backend.create_integrator(tag, token, callback_regex)
 
     def grant(
-        self, tag: str, user: int, devices: list[str], cb: str, access: str = "01"
+        self, tag: str, user: int, devices: list[str], cb: str, access: str = Access.CONTROL
     ) -> list[CallbackResult]:
         """Consent as if the user ticked `devices` on the page; fires the callbacks."""
         return self.services.consent.grant(tag, user, devices, access, cb)

@@ -13,7 +13,7 @@ from flask import Blueprint, redirect, render_template, request, session
 
 from fake_cloud.auth import AuthError
 from fake_cloud.rest import services
-from fake_cloud.state import StateError
+from fake_cloud.state import Access, StateError
 
 __all__ = ["pages"]
 
@@ -52,7 +52,7 @@ def integrator_consent() -> Any:
         return render_template("login.html", title=title, action=action, intro="Log in first.")
     if op == "save":
         chosen = request.form.getlist("device")
-        selection = {d: request.form.get(f"access_{d}", "00") for d in chosen}
+        selection = {d: request.form.get(f"access_{d}", Access.READ_ONLY) for d in chosen}
         try:
             results = s.consent.save(tag, user.id, selection, cb)
         except StateError as exc:

@@ -9,8 +9,9 @@ from enum import StrEnum
 from typing import Any
 
 from fake_cloud.config import ErrorsStyle, IdForm, Policies
+from fake_cloud.events import Event, OnlineChanged, SettingsChanged, StatusChanged
 from fake_cloud.ids import hex_to_dec
-from fake_cloud.state import Device, Event, Grant, OnlineChanged, SettingsChanged, StatusChanged
+from fake_cloud.state import Device, Grant
 
 __all__ = [
     "SocketKind",

@@ -13,21 +13,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from fake_cloud.events import Event, OnlineChanged, SettingsChanged, StatusChanged
 from fake_cloud.ids import is_hex_id, normalize_hex, parse_id
 
 __all__ = [
     "Access",
     "Backend",
     "Device",
-    "Event",
     "Grant",
     "Integrator",
     "OAuthClient",
-    "OnlineChanged",
     "Server",
-    "SettingsChanged",
     "StateError",
-    "StatusChanged",
     "User",
 ]
 
@@ -112,28 +109,6 @@ class OAuthClient:
     redirect_regex: str
 
 
-@dataclass(frozen=True, slots=True)
-class StatusChanged:
-    device: str
-    status: dict[str, Any]
-    changed: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class SettingsChanged:
-    device: str
-    settings: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class OnlineChanged:
-    device: str
-    online: bool
-
-
-type Event = StatusChanged | SettingsChanged | OnlineChanged
-
-
 class Backend:
     """The cloud's data. `reset()` empties it but keeps servers (they are bound sockets)."""
 
@@ -154,7 +129,7 @@ class Backend:
             self.integrators: dict[str, Integrator] = {}
             self.grants: dict[tuple[str, str], Grant] = {}
             self.clients: dict[str, OAuthClient] = {}
-            self.issued: dict[str, tuple[str, str]] = {}  # jti -> (audience, subject)
+            self.issued: dict[str, str] = {}  # jti -> subject ("user:<id>" or "itg:<tag>")
             self.revoked: set[str] = set()
             self.used_codes: set[str] = set()
 
@@ -217,7 +192,7 @@ class Backend:
         change")."""
         with self.lock:
             self.user(user_id).password = password
-            self.revoke_subject(str(user_id))
+            self.revoke_subject(f"user:{user_id}")
 
     # Devices.
 
@@ -372,10 +347,10 @@ class Backend:
 
     # Token bookkeeping (signing lives in tokens.py).
 
-    def new_jti(self, audience: str, subject: str) -> str:
+    def new_jti(self, subject: str) -> str:
         with self.lock:
             jti = self._unique(lambda: format(self.rng.getrandbits(64), "016x"), self.issued)
-            self.issued[jti] = (audience, subject)
+            self.issued[jti] = subject
             return jti
 
     def revoke(self, jti: str) -> None:
@@ -384,7 +359,7 @@ class Backend:
 
     def revoke_subject(self, subject: str) -> None:
         with self.lock:
-            self.revoked.update(j for j, (_, s) in self.issued.items() if s == subject)
+            self.revoked.update(j for j, s in self.issued.items() if s == subject)
 
     def revoke_all(self) -> None:
         with self.lock:

@@ -30,9 +30,9 @@ from websockets.http11 import Request, Response
 from fake_cloud.auth import AuthError, Principal
 from fake_cloud.config import AuthFailure, SecondConnection
 from fake_cloud.context import Services
+from fake_cloud.events import Event
 from fake_cloud.link import LinkSession, serve_link
 from fake_cloud.render import SocketKind, envelope_error, event_frame
-from fake_cloud.state import Event
 from fake_cloud.tokens import Audience
 from fake_cloud.wsapi import handle_frame
 

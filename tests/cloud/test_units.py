@@ -6,10 +6,11 @@ import pytest
 from fake_cloud.clock import ManualClock
 from fake_cloud.commands import Call, CommandError, apply_call, translate
 from fake_cloud.config import Policies, SecondConnection
+from fake_cloud.events import OnlineChanged, SettingsChanged
 from fake_cloud.faults import Faults, RateLimiter
 from fake_cloud.ids import parse_id
 from fake_cloud.render import SocketKind, all_status, event_frame
-from fake_cloud.state import Backend, OnlineChanged, Server, SettingsChanged, StateError
+from fake_cloud.state import Backend, Server, StateError
 from fake_cloud.tokens import Audience, TokenError, Tokens
 
 RELAY = {"relays": [{"ison": False}, {"ison": True}]}
