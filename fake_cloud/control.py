@@ -43,6 +43,7 @@ class Control:
         """Back to an empty cloud (servers stay); open sockets are closed (1012), so linked
         devices reconnect and register again. A new `seed` re-derives ids and keys."""
         s = self.services
+        self._hub.close_all(1012, "cloud reset")
         previous = s.backend.seed
         s.backend.reset(seed)
         if s.backend.seed != previous:
@@ -53,9 +54,13 @@ class Control:
         for field in dataclasses.fields(self._initial_policies):
             value = getattr(self._initial_policies, field.name)
             setattr(s.policies, field.name, dict(value) if isinstance(value, dict) else value)
-        self._hub.close_all(1012, "cloud reset")
         if demo:
             self.seed_demo()
+
+    def seed(self, seed: int | None = None) -> dict[str, Any]:
+        """Reset with `seed` and the demo content; the resulting state."""
+        self.reset(seed, demo=True)
+        return self.state()
 
     def seed_demo(self) -> dict[str, Any]:
         """Deterministic demo content: two users on two servers, three devices, one

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from fake_cloud.control import Control
+from fake_cloud.render import envelope_error, envelope_ok
 from fake_cloud.state import StateError
 
 __all__ = ["control_blueprint"]
@@ -44,13 +45,13 @@ def control_blueprint(control: Control) -> Blueprint:
                 return _fail("invalid", str(exc), 400)
             if isinstance(result, Response):
                 return result
-            return jsonify({"isok": True, "data": _plain(result)})
+            return jsonify(envelope_ok(_plain(result)))
 
         bp.add_url_rule(rule, endpoint=f"{rule}:{methods[0]}", view_func=view, methods=methods)
 
     c = control
     route("/reset", ["POST"], c.reset)
-    route("/seed", ["POST"], lambda seed=None: c.reset(seed, demo=True) or c.state())
+    route("/seed", ["POST"], c.seed)
     route("/state", ["GET"], c.state)
     route("/users", ["POST"], c.create_user)
     route("/users/<int:user_id>/move", ["POST"], c.move_user)
@@ -90,5 +91,4 @@ def control_blueprint(control: Control) -> Blueprint:
 
 def _fail(kind: str, message: str, status: int) -> tuple[Response, int]:
     style = current_app.config["SERVICES"].policies.errors_style
-    errors: Any = {kind: message} if style == "object" else [message]
-    return jsonify({"isok": False, "errors": errors}), status
+    return jsonify(envelope_error({kind: message}, style)), status

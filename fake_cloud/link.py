@@ -156,9 +156,14 @@ async def serve_link(hub: "Hub", server: str, conn: ServerConnection, hexid: str
     except ConnectionClosed:
         return
     hello = _parse(first)
-    if isinstance(hello, str) or hello.get("type") != "hello" or hello.get("id") != hexid:
-        await conn.send(json.dumps({"type": "error", "error": f"expected hello for {hexid}"}))
-        await conn.close(4400, "bad hello")
+    if (
+        isinstance(hello, str)
+        or hello.get("type") != "hello"
+        or str(hello.get("id")).lower() != hexid
+    ):
+        with suppress(ConnectionClosed):
+            await conn.send(json.dumps({"type": "error", "error": f"expected hello for {hexid}"}))
+            await conn.close(4400, "bad hello")
         return
     socket = hub.register(conn, "device", server, device=hexid)
     session = LinkSession(hub, socket, hexid)
@@ -166,11 +171,12 @@ async def serve_link(hub: "Hub", server: str, conn: ServerConnection, hexid: str
     previous = hub.links.get(hexid)
     hub.links[hexid] = session
     if previous is not None:
-        await previous.socket.conn.close(4409, "replaced by a newer link")
+        hub.spawn(previous.socket.conn.close(4409, "replaced by a newer link"))
     backend.link_up(hexid, hello, server)
     try:
         async for message in conn:
             if (error := session.on_message(message)) is not None:
+                hub.services.recorder.add("link_out", socket=socket.id, frame={"error": error})
                 await conn.send(json.dumps({"type": "error", "error": error}))
     except ConnectionClosed:
         pass

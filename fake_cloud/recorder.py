@@ -13,7 +13,7 @@ __all__ = ["Recorder"]
 class Recorder:
     """A bounded, thread-safe log of records `{"seq", "t", "kind", …}`.
 
-    Kinds: `rest`, `ws_in`, `ws_out`, `link_in`, `link_out`, `callback`.
+    Kinds: `rest`, `ws_in`, `ws_out`, `ws_refused`, `link_in`, `link_out`, `callback`.
     """
 
     def __init__(self, now: Callable[[], float], size: int) -> None:

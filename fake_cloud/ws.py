@@ -304,8 +304,13 @@ class Hub:
         return self.on_loop(apply)
 
     def close_all(self, code: int, reason: str) -> None:
+        """Close every socket; they leave the registry at once, so none of them gets events
+        or counts as a rival while its closing handshake runs."""
+
         def close() -> None:
-            for socket in list(self.sockets.values()):
+            sockets, self.sockets = self.sockets, {}
+            self.links.clear()
+            for socket in sockets.values():
                 self.spawn(socket.conn.close(code, reason))
 
         self.on_loop(close)
