@@ -79,6 +79,7 @@ class Control:
 
     def state(self) -> dict[str, Any]:
         backend = self.services.backend
+        sockets = self._hub.describe()  # not under the lock: it waits for the event loop
         with backend.lock:
             return {
                 "seed": backend.seed,
@@ -91,7 +92,7 @@ class Control:
                 "integrators": [dataclasses.asdict(i) for i in backend.integrators.values()],
                 "grants": [dataclasses.asdict(g) for g in backend.grants.values()],
                 "clients": [dataclasses.asdict(c) for c in backend.clients.values()],
-                "sockets": self._hub.describe(),
+                "sockets": sockets,
             }
 
     # Accounts, servers, devices.

@@ -123,7 +123,8 @@ def device_all_status() -> Any:
     return jsonify(envelope_ok(data))
 
 
-def _fault_and_record_start() -> Any:
+def _before() -> Any:
+    """Note the server this front end is, then apply a matching REST fault, if any."""
     g.server = current_app.config["SERVER"]
     if request.path.startswith("/_fake/"):
         return None
@@ -158,10 +159,10 @@ def create_app(
 ) -> Flask:
     """A Flask app for one front end; `extra` adds the pages and the control plane."""
     app = Flask(__name__)
-    app.config.update(SERVICES=s, FRONT=front, SERVER=server, JSON_SORT_KEYS=False)
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.config.update(SERVICES=s, FRONT=front, SERVER=server)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the wire order of keys
     app.secret_key = s.tokens.session_key
-    app.before_request(_fault_and_record_start)
+    app.before_request(_before)
     app.after_request(_record)
     if role is Role.API:
         app.register_blueprint(api)

@@ -260,6 +260,7 @@ class Hub:
         now = self.services.clock.now()
         for socket in list(self.sockets.values()):
             if socket.principal is not None and socket.principal.exp <= now:
+                self.unregister(socket)
                 self.spawn(socket.conn.close(4401, "token expired"))
 
     # Control plane (callable from any thread).
