@@ -345,3 +345,35 @@ def test_settings_push_becomes_settings_event(
         "deviceId": DEVICE_DEC,
         "settings": {"name": "Hall", "relays": [{"name": "Hall"}]},
     }
+
+
+def test_token_refused_with_wrong_credentials(cloud, http, alice):
+    """A wrong itg/token answers isok:false with HTTP 200, as clients expect (§2.2)."""
+    url = f"{cloud.api_url}/integrator/get_access_token"
+    for fields in ({"itg": TAG, "token": "nope"}, {"itg": "ITG_NOBODY", "token": SECRET}, {}):
+        answer = http.post(url, data=fields)
+        assert answer.status_code == 200
+        assert answer.json() == {
+            "isok": False,
+            "errors": {"wrong_credentials": "wrong integrator tag or token"},
+        }
+    as_json = http.post(url, json={"itg": TAG, "token": SECRET}).json()
+    as_query = http.post(url, params={"itg": TAG, "token": SECRET}).json()
+    assert as_json["isok"] is True and as_query["isok"] is True
+
+
+def test_consent_page_refusals(cloud, alice, callbacks):
+    """Unknown integrator, missing cb, wrong password, cb outside the integrator's pattern."""
+    browser = make_browser(cloud)
+    url = f"{cloud.my_url}/integrator.html"
+    assert browser.get(url, params={"itg": "ITG_NOBODY", "cb": callbacks.url}).status_code == 404
+    assert browser.get(url, params={"itg": TAG}).status_code == 400
+    query = {"itg": TAG, "cb": callbacks.url}
+    login = {"op": "login", "email": alice.email, "password": "wrong"}
+    assert browser.post(url, params=query, data=login).status_code == 401
+    cloud.control.create_integrator("ITG_STRICT", "s", callback_regex=r"https://strict\.example/.*")
+    strict = {"itg": "ITG_STRICT", "cb": callbacks.url}
+    browser.post(url, params=strict, data={**login, "password": "alice-pw"})
+    page = browser.post(url, params=strict, data={"op": "save", "device": DEVICE})
+    assert page.status_code == 400 and "callback pattern" in page.text
+    assert callbacks.received.empty()

@@ -262,3 +262,20 @@ def test_light_command_on_registered_device(cloud, http, bob, make_ws):
     assert ws.next("Shelly:CommandResponse")["data"] == {"isok": True}
     status = ws.next("Shelly:StatusOnChange")["status"]
     assert status["lights"][0] == {"ison": True, "brightness": 80, "temp": 3000}
+
+
+def test_oauth_auth_refusals(cloud, http, bob):
+    """Forged or wrong-kind codes, a mismatched client_id and an unknown grant_type get 401."""
+    url = f"{cloud.server_url(SERVER_A)}/oauth/auth"
+    code = login_code(cloud)
+    forged = cloud.control.forge_token({"sub": "shelly-diy", "user_id": str(bob.id)})
+    token = exchange(http, code)["access_token"]
+    cases = [
+        ({"grant_type": "code", "code": forged}, "bad signature"),
+        ({"grant_type": "code", "code": token}, "wrong audience"),
+        ({"grant_type": "code", "code": code, "client_id": "acme"}, "client_id does not match"),
+        ({"grant_type": "password", "code": code}, "grant_type must be code"),
+    ]
+    for fields, reason in cases:
+        answer = http.post(url, data=fields)
+        assert answer.status_code == 401 and reason in answer.json()["errors"]["invalid_grant"]
