@@ -13,6 +13,10 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from fake_cloud import CloudConfig, FakeCloud
+from fake_cloud.cli import main as cloud_main
+
+from .cloud_wiring import link_to_cloud, register_device
 from .coiot_udp import CoiotTransport
 from .mdns import MdnsAnnouncer
 from .net import loopback_plan
@@ -65,6 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="one device of every model, until Ctrl-C")
     demo.add_argument("--first-ip", default="127.0.1.1", help="address of the first device")
     demo.add_argument("--state-dir", help="directory where settings persist across restarts")
+    demo.add_argument(
+        "--cloud-ip", default="127.0.2.1", help="first address of the fake cloud (127.0.2.1)"
+    )
+    demo.add_argument("--no-cloud", action="store_true", help="no fake cloud")
+    commands.add_parser(
+        "cloud",
+        help="run the fake Shelly Cloud alone (options: shelly-emu cloud --help)",
+        add_help=False,
+    )
     for command in (run, demo):
         command.add_argument("--no-coiot", action="store_true", help="no CoIoT (UDP 5683)")
         command.add_argument("--no-mdns", action="store_true", help="no mDNS announcements")
@@ -154,14 +167,55 @@ def _demo(args: argparse.Namespace) -> int:
             )
         ]
         print(_table(hosts), flush=True)
-        print("Ctrl-C stops.", flush=True)
-        _wait_for_interrupt()
+        if args.no_cloud:
+            print("Ctrl-C stops.", flush=True)
+            _wait_for_interrupt()
+            return 0
+        with FakeCloud(CloudConfig(ip=args.cloud_ip)) as cloud:
+            print(_link_demo_cloud(runtime, cloud, hosts), flush=True)
+            print("Ctrl-C stops.", flush=True)
+            _wait_for_interrupt()
     finally:
         runtime.stop()
     return 0
 
 
+#: Credentials of the demo's cloud account and integrator, printed at start.
+DEMO_USER = ("demo@shelly-emu.test", "demo")
+DEMO_INTEGRATOR = ("ITG_DEMO", "demo-secret")
+
+
+def _link_demo_cloud(runtime: Runtime, cloud: FakeCloud, hosts: Sequence[DeviceHost]) -> str:
+    """Give every demo device to one cloud account and link it; describe where things are."""
+    user = cloud.control.create_user(*DEMO_USER, cloud.server_names[0])
+    cloud.control.create_integrator(*DEMO_INTEGRATOR)
+    link_to_cloud(runtime, cloud)
+    for host in hosts:
+        register_device(cloud, host, user.id)
+    server = cloud.endpoints[cloud.server_names[0]]
+    return "\n".join(
+        [
+            "",
+            "fake Shelly Cloud (every device above is linked to the demo account)",
+            f"  api     {cloud.api_url}   POST /integrator/get_access_token, /oauth/login",
+            f"  my      {cloud.my_url}   /integrator.html?itg=&cb=, /oauth_login.html",
+            *(
+                f"  server  {e.rest_url}  {e.ws_base}/shelly/wss/hk_sock?t=<JWT>"
+                for e in cloud.endpoints.values()
+                if e.ws_port
+            ),
+            f"  account {DEMO_USER[0]} / {DEMO_USER[1]} (user {user.id}, on {server.name})",
+            f"  integrator itg={DEMO_INTEGRATOR[0]} token={DEMO_INTEGRATOR[1]}",
+            f"  CA      {cloud.ca_path}",
+            f"  control {cloud.api_url}/_fake/state",
+        ]
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["cloud"]:
+        return cloud_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
