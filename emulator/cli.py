@@ -9,18 +9,18 @@ shelly-emu fleet --model SHSW-1 --count 1000     1000 devices from 127.20.0.1, o
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Sequence
 
+from fake_cloud import CloudConfig, FakeCloud
+from fake_cloud.cli import main as cloud_main
+
+from . import fleet_cli
+from .cloud_wiring import link_to_cloud, register_device
 from .coiot_udp import CoiotTransport
-from .control import serve
-from .fleet import Fleet
-from .fleet_spec import FleetError, FleetSpec, load_fleet, parse_fleet
 from .mdns import MdnsAnnouncer
 from .net import loopback_plan
 from .profiles import ProfileError, all_profiles, load_profile
@@ -72,22 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="one device of every model, until Ctrl-C")
     demo.add_argument("--first-ip", default="127.0.1.1", help="address of the first device")
     demo.add_argument("--state-dir", help="directory where settings persist across restarts")
-
-    fleet = commands.add_parser("fleet", help="many devices in one process, until Ctrl-C")
-    fleet.add_argument("file", nargs="?", help="fleet file (YAML); or use --model and --count")
-    fleet.add_argument("--model", help=f"one model for the whole fleet: {_models_help()}")
-    fleet.add_argument("--count", type=int, default=1, help="devices of --model (1)")
-    fleet.add_argument(
-        "--first-ip", default="127.20.0.1", help="first address, one per device (127.20.0.1)"
+    demo.add_argument(
+        "--cloud-ip", default="127.0.2.1", help="first address of the fake cloud (127.0.2.1)"
     )
-    fleet.add_argument("--login", type=_login, help="HTTP Basic auth USER:PASSWORD on every device")
-    fleet.add_argument("--seed", help="seed of the derived MACs (default: model and address)")
-    fleet.add_argument("--state-dir", help="settings persist here across restarts and kill -9")
-    fleet.add_argument(
-        "--control",
-        default="127.0.0.1:8080",
-        help="ADDRESS:PORT of the control API (/_emu/...), 'off' for none (127.0.0.1:8080)",
+    demo.add_argument("--no-cloud", action="store_true", help="no fake cloud")
+    commands.add_parser(
+        "cloud",
+        help="run the fake Shelly Cloud alone (options: shelly-emu cloud --help)",
+        add_help=False,
     )
+    fleet = fleet_cli.add_parser(commands, _login, _models_help())
     for command in (run, demo, fleet):
         command.add_argument("--no-coiot", action="store_true", help="no CoIoT (UDP 5683)")
         command.add_argument("--no-mdns", action="store_true", help="no mDNS announcements")
@@ -177,121 +171,62 @@ def _demo(args: argparse.Namespace) -> int:
             )
         ]
         print(_table(hosts), flush=True)
-        print("Ctrl-C stops.", flush=True)
-        _wait_for_interrupt()
+        if args.no_cloud:
+            print("Ctrl-C stops.", flush=True)
+            _wait_for_interrupt()
+            return 0
+        with FakeCloud(CloudConfig(ip=args.cloud_ip)) as cloud:
+            print(_link_demo_cloud(runtime, cloud, hosts), flush=True)
+            print("Ctrl-C stops.", flush=True)
+            _wait_for_interrupt()
     finally:
         runtime.stop()
     return 0
 
 
-def _fleet_spec(args: argparse.Namespace) -> FleetSpec:
-    if (args.file is None) == (args.model is None):
-        raise FleetError("give a fleet FILE or --model (with --count), not both")
-    if args.file is not None:
-        return load_fleet(args.file)
-    group: dict[str, object] = {"model": args.model, "count": args.count, "address": args.first_ip}
-    if ":" not in args.first_ip:  # else one address with a port per device
-        group["http_port"] = _default_port()
-    if args.login:
-        group["login"] = ":".join(args.login)
-    if args.seed:
-        group["seed"] = args.seed
-    return parse_fleet({"devices": [group]}, "--model")
+#: Credentials of the demo's cloud account and integrator, printed at start.
+DEMO_USER = ("demo@shelly-emu.test", "demo")
+DEMO_INTEGRATOR = ("ITG_DEMO", "demo-secret")
 
 
-def _progress(done: int, total: int) -> None:
-    """A one-line progress bar on a terminal; silent in logs and CI."""
-    if not sys.stderr.isatty() or (done % 100 and done != total):
-        return
-    filled = 30 * done // total
-    sys.stderr.write(f"\rstarting [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
-    if done == total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
-
-
-def _fleet_table(fleet: Fleet) -> str:
-    """One row per group of consecutive devices of a model: count and address range."""
-    rows = [("model", "count", "first", "last", "login", "cloud")]
-    members = list(fleet)
-    start = 0
-    for i in range(1, len(members) + 1):
-        if i < len(members) and members[i].spec.model == members[start].spec.model:
-            continue
-        first, last = members[start], members[i - 1]
-        rows.append(
-            (
-                first.spec.model,
-                str(i - start),
-                first.host.url,
-                last.host.url,
-                first.spec.login[0] if first.spec.login else "-",
-                first.spec.cloud.server if first.spec.cloud else "-",
-            )
-        )
-        start = i
-    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _fleet(args: argparse.Namespace) -> int:
-    spec = _fleet_spec(args)
-    started = time.perf_counter()
-    runtime = _start(args, spec.state_dir)
-    try:
-        # CoIoT binds one UDP socket per device beside its HTTP listener.
-        fleet = Fleet(spec, runtime).start(_progress, per_device=1 if args.no_coiot else 2)
-    except BaseException:
-        runtime.stop()
-        raise
-    control = fleet.control
-    try:
-        # Everything built so far lives as long as the fleet: keep the collector from walking
-        # it on every full collection (those pauses were the p99 of GET /status at 10,000).
-        gc.freeze()
-        address = spec.control or (None if args.control == "off" else _endpoint(args.control))
-        where = ""
-        if address is not None:
-            where = f", control API {serve(control, *address)}/_emu/devices"
-        print(_fleet_table(fleet), flush=True)
-        elapsed = time.perf_counter() - started
-        print(
-            f"ready: {len(fleet)} devices in {elapsed:.1f} s, RSS {_rss_mb():.0f} MB{where}. "
-            "Ctrl-C stops.",
-            flush=True,
-        )
-        _wait_for_interrupt()
-    finally:
-        control.close()
-        runtime.stop()  # every socket closed, state flushed, mDNS goodbyes sent
-    saved = ", state saved" if runtime.store is not None else ""
-    print(f"stopped: {len(spec.devices)} devices, sockets closed{saved}.", flush=True)
-    return 0
-
-
-def _endpoint(value: str) -> tuple[str, int]:
-    host, _, port = value.rpartition(":")
-    if not host or not port.isdigit():
-        raise FleetError(f"--control: want ADDRESS:PORT or off, got {value!r}")
-    return host, int(port)
+def _link_demo_cloud(runtime: Runtime, cloud: FakeCloud, hosts: Sequence[DeviceHost]) -> str:
+    """Give every demo device to one cloud account and link it; describe where things are."""
+    user = cloud.control.create_user(*DEMO_USER, cloud.server_names[0])
+    cloud.control.create_integrator(*DEMO_INTEGRATOR)
+    link_to_cloud(runtime, cloud)
+    for host in hosts:
+        register_device(cloud, host, user.id)
+    server = cloud.endpoints[cloud.server_names[0]]
+    return "\n".join(
+        [
+            "",
+            "fake Shelly Cloud (every device above is linked to the demo account)",
+            f"  api     {cloud.api_url}   POST /integrator/get_access_token, /oauth/login",
+            f"  my      {cloud.my_url}   /integrator.html?itg=&cb=, /oauth_login.html",
+            *(
+                f"  server  {e.rest_url}  {e.ws_base}/shelly/wss/hk_sock?t=<JWT>"
+                for e in cloud.endpoints.values()
+                if e.ws_port
+            ),
+            f"  account {DEMO_USER[0]} / {DEMO_USER[1]} (user {user.id}, on {server.name})",
+            f"  integrator itg={DEMO_INTEGRATOR[0]} token={DEMO_INTEGRATOR[1]}",
+            f"  CA      {cloud.ca_path}",
+            f"  control {cloud.api_url}/_fake/state",
+        ]
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["cloud"]:
+        return cloud_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
             load_profile(args.model)
             return _run(args)
         if args.command == "fleet":
-            return _fleet(args)
+            return fleet_cli.run(args, _start, _wait_for_interrupt, _default_port())
         return _demo(args)
     except (ProfileError, ValueError, OSError) as error:
         print(f"shelly-emu: {error}", file=sys.stderr)

@@ -160,7 +160,11 @@ class CloudLinks:
     def _sync(self, host: DeviceHost) -> None:
         """Link while the device's cloud is enabled and it is awake (battery devices only
         reach the cloud in their awake windows), unlink otherwise."""
-        wanted = bool(host.device.config["cloud"]["enabled"]) and not host.device.asleep
+        wanted = (
+            bool(host.device.config["cloud"]["enabled"])
+            and not host.device.asleep
+            and host in self.runtime.hosts
+        )
         link = self.links.get(id(host))
         if wanted and link is None:
             self.links[id(host)] = _Link(self, host)
