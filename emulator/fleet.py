@@ -153,6 +153,8 @@ class Fleet:
         physical world (never saved: it is the world's, not the device's)."""
         spec, host = member.spec, member.host
         try:
+            if fresh and any(key.startswith("coiot") for key in spec.creation_settings()):
+                host.act(host.device.reboot)  # CoIoT settings take effect at boot (core)
             if fresh and spec.cloud is not None:
                 host.call("settings/cloud", {"enabled": "1"})
             if fresh:

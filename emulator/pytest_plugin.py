@@ -9,13 +9,16 @@ fixtures, with no conftest needed.
 
 ``shelly_device`` and ``shelly_fleet`` are factories; everything they start is stopped after
 the test. A test's devices share one runtime (one loop thread); it runs on a ManualClock when
-the test asks for ``manual_clock``, else on the real clock. Options ``--shelly-target URL`` and
-``--shelly-login USER:PASSWORD`` point the conformance suite at a real device (``shelly_target``).
+the test asks for ``manual_clock``, else on the real clock. ``shelly_coiot`` turns CoIoT on for
+the test's devices; ``fake_cloud`` runs a fake Shelly Cloud with a seeded account that devices
+join with ``fake_cloud.add(device)``. Options ``--shelly-target URL`` and ``--shelly-login
+USER:PASSWORD`` point the conformance suite at a real device (``shelly_target``).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +26,13 @@ from typing import Any
 
 import pytest
 
+import fake_cloud as cloud_package
+from fake_cloud.events import Event as CloudEvent
+from fake_cloud.events import OnlineChanged
+
 from .clock import Clock, ManualClock, Now
+from .cloud_wiring import cloud_id, link_to_cloud, register_device
+from .coiot_udp import CoiotTransport
 from .faults import NO_FAULTS, Faults
 from .fleet import Fleet
 from .fleet_spec import FleetSpec, load_fleet, parse_fleet
@@ -32,7 +41,7 @@ from .request_log import RequestRecord
 from .runtime import DeviceHost, Runtime
 from .world import World
 
-__all__ = ["EmulatedDevice", "ManualTime", "ShellyTarget"]
+__all__ = ["CloudAccount", "EmulatedDevice", "ManualTime", "ShellyTarget"]
 
 #: State keys of ``shelly_device(state=...)``: the per-device keys of a fleet file group.
 _STATE_KEYS = ("settings", "relays", "world")
@@ -232,3 +241,71 @@ def shelly_target(pytestconfig: pytest.Config) -> ShellyTarget | None:
             raise pytest.UsageError("--shelly-login: expected USER:PASSWORD")
         return ShellyTarget(url.rstrip("/"), (user, password))
     return ShellyTarget(url.rstrip("/"), None)
+
+
+@pytest.fixture
+def shelly_coiot(shelly_runtime: Runtime) -> CoiotTransport:
+    """CoIoT (UDP 5683 on each device's address) for this test's devices. Give devices a
+    ``coiot_peer`` to receive their publishes by unicast instead of the multicast group."""
+    return CoiotTransport.attach(shelly_runtime)
+
+
+#: The account and integrator ``fake_cloud`` seeds.
+CLOUD_USER = ("tester@shelly-emu.test", "tester-pw")
+CLOUD_INTEGRATOR = ("ITG_TEST", "itg-test-secret")
+
+
+@dataclass
+class CloudAccount:
+    """A running fake cloud (``cloud``: its FakeCloud, ``cloud.control`` its control API) with
+    one seeded user and integrator; ``ca_path`` is the CA to trust for its TLS."""
+
+    cloud: cloud_package.FakeCloud
+    user_id: int
+    email: str = CLOUD_USER[0]
+    password: str = CLOUD_USER[1]
+    integrator: tuple[str, str] = CLOUD_INTEGRATOR
+
+    @property
+    def ca_path(self) -> str | None:
+        return self.cloud.ca_path
+
+    @property
+    def control(self) -> Any:
+        return self.cloud.control
+
+    def add(self, device: EmulatedDevice, timeout: float = 10.0) -> str:
+        """Give ``device`` to the seeded user, turn its cloud on and wait until the cloud sees
+        it online; its cloud id (lowercase hex)."""
+        hexid = cloud_id(device.host)
+        online = threading.Event()
+
+        def listener(event: CloudEvent) -> None:
+            if isinstance(event, OnlineChanged) and event.device == hexid and event.online:
+                online.set()
+
+        self.cloud.backend.subscribe(listener)
+        try:
+            register_device(self.cloud, device.host, self.user_id)
+            if not online.wait(timeout):
+                raise TimeoutError(f"{device.hostname} did not come online in the fake cloud")
+        finally:
+            self.cloud.backend.unsubscribe(listener)
+        return hexid
+
+
+@pytest.fixture
+def fake_cloud(shelly_runtime: Runtime, request: pytest.FixtureRequest) -> Iterator[CloudAccount]:
+    """A fake Shelly Cloud for this test, linked to its devices; with ``manual_clock`` the
+    cloud's clock moves with the devices' (token expiry in milliseconds)."""
+    manual = "manual_clock" in request.fixturenames
+    clock = cloud_package.ManualClock() if manual else None
+    with cloud_package.FakeCloud(cloud_package.CloudConfig(), clock=clock) as cloud:
+        user = cloud.control.create_user(*CLOUD_USER, cloud.server_names[0])
+        cloud.control.create_integrator(*CLOUD_INTEGRATOR)
+        link_to_cloud(shelly_runtime, cloud)
+        if manual:
+            time: ManualTime = request.getfixturevalue("manual_clock")
+            time.followers.append(cloud.control.advance_clock)
+        yield CloudAccount(cloud, user.id)
+        cloud.check()

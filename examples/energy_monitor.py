@@ -2,16 +2,23 @@
 
 It stands for the code an integrator writes (and tests with shelly-emu's fixtures, see
 test_energy_monitor.py): poll every plug's /status, add up power and energy, tell which plugs
-are unreachable, and shed the biggest load when the total goes over a budget.
+are unreachable, and shed the biggest load when the total goes over a budget. ``CloudFeed``
+follows the same plugs through the Shelly Cloud's integrator WebSocket instead of polling.
 """
 
 from __future__ import annotations
 
+import json
+import ssl
 from dataclasses import dataclass, field
 
 import requests
+from websockets.sync.client import connect
 
-__all__ = ["EnergyMonitor", "Plug", "Reading"]
+__all__ = ["CloudFeed", "EnergyMonitor", "Plug", "Reading"]
+
+#: Frames a CloudFeed reads while waiting for one status event (bounded, never a hang).
+_MAX_FRAMES = 100
 
 
 @dataclass(frozen=True)
@@ -78,3 +85,24 @@ class EnergyMonitor:
                 total -= power
                 shed.append(url)
         return shed
+
+
+class CloudFeed:
+    """Live power from the integrator WebSocket (``wss://<server>/shelly/wss/hk_sock?t=JWT``):
+    every ``Shelly:StatusOnChange`` carries a device's whole /status (Integrator API)."""
+
+    def __init__(self, url: str, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.connection = connect(
+            url, ssl=ssl_context, open_timeout=5, compression=None, legacy=True
+        )
+
+    def next_power(self, timeout: float = 5.0) -> tuple[str, float]:
+        """The next status event: (device id, power of its first meter)."""
+        for _ in range(_MAX_FRAMES):
+            frame = json.loads(self.connection.recv(timeout=timeout))
+            if frame.get("event") == "Shelly:StatusOnChange":
+                return str(frame["deviceId"]), float(frame["status"]["meters"][0]["power"])
+        raise TimeoutError("no Shelly:StatusOnChange among the frames read")
+
+    def close(self) -> None:
+        self.connection.close()

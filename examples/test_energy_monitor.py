@@ -3,7 +3,13 @@ conftest (the plugin is installed with shelly-emu)."""
 
 from __future__ import annotations
 
-from energy_monitor import EnergyMonitor, Plug
+import ssl
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from energy_monitor import CloudFeed, EnergyMonitor, Plug
 
 
 def _plugs(fleet, auth=None) -> list[Plug]:
@@ -72,3 +78,41 @@ def test_a_slow_plug_times_out(shelly_device) -> None:
     plug = shelly_device("SHPLG-S")
     plug.set_faults(latency=0.5)
     assert EnergyMonitor([Plug(plug.url)], 1000, timeout=0.1).poll().unreachable == [plug.url]
+
+
+class _Consent(BaseHTTPRequestHandler):
+    """The integrator's consent callback: the cloud posts each granted device here."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def consent_url() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), _Consent)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/consent"
+    server.shutdown()
+    server.server_close()
+
+
+def test_power_arrives_through_the_cloud_websocket(shelly_device, fake_cloud, consent_url) -> None:
+    plug = shelly_device("SHPLG-S", state={"relays": [True]})
+    hexid = fake_cloud.add(plug)
+    tag, _ = fake_cloud.integrator
+    fake_cloud.control.grant(tag, fake_cloud.user_id, [hexid], consent_url)  # the user's consent
+    token = fake_cloud.control.integrator_token(tag)
+    context = ssl.create_default_context(cafile=fake_cloud.ca_path)
+    feed = CloudFeed(fake_cloud.cloud.ws_url(token), context)
+    try:
+        plug.world.set_load(0, 230)
+        device_id, power = feed.next_power()
+        assert (device_id, power) == (str(int(hexid, 16)), 230)  # decimal ids on the WS
+    finally:
+        feed.close()

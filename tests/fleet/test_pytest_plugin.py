@@ -107,3 +107,38 @@ def test_target_options_are_registered(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1)
     help_text = pytester.runpytest_subprocess("--help").stdout.str()
     assert "--shelly-target=URL" in help_text and "--shelly-login" in help_text
+
+
+def test_coiot_and_fake_cloud_fixtures(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import socket
+
+        def test_coiot_publishes_to_the_peer(shelly_device, shelly_coiot):
+            peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            peer.bind(("127.0.0.1", 0))
+            peer.settimeout(5)
+            port = peer.getsockname()[1]
+            plug = shelly_device("SHPLG-S", coiot_peer=f"127.0.0.1:{port}")
+            plug.get("relay/0", turn="on")
+            data, source = peer.recvfrom(4096)
+            assert source == (plug.ip, 5683) and data[1] == 30  # 0.30 status publish
+            plug.set_faults(drop_coiot=True)
+            plug.get("relay/0", turn="off")
+            plug.set_faults()
+            plug.get("relay/0", turn="on")
+            data, _ = peer.recvfrom(4096)
+            assert b'[0,1101,1]' in data  # the "off" publish was dropped
+            peer.close()
+
+        def test_device_online_in_the_cloud(shelly_device, fake_cloud, manual_clock):
+            plug = shelly_device("SHPLG-S")
+            hexid = fake_cloud.add(plug)
+            assert fake_cloud.cloud.backend.devices[hexid].online
+            assert fake_cloud.ca_path and fake_cloud.email
+            before = fake_cloud.cloud.services.clock.now()
+            manual_clock.advance(3600)
+            assert fake_cloud.cloud.services.clock.now() == before + 3600
+        """
+    )
+    pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider").assert_outcomes(passed=2)
