@@ -1,5 +1,7 @@
 """Fleet scale: start time, ready time and RSS at 100 / 1,000 / 10,000 devices, then GET
-/status throughput and p99 across the 10,000 (load generator in its own process).
+/status throughput and p99 across the 10,000 (load generator in its own process); and a fleet
+with CoIoT at 9,000 devices (its UDP socket per device makes 10,000 need more than the 20,000
+descriptors a process may hold here).
 
 Each size runs in a fresh child process so that RSS figures do not carry over.
 """
@@ -16,10 +18,13 @@ import time
 import requests
 
 from bench._common import SERVER_CPU, emit, loadgen, pin_to_cpu, random_block, rss_kb
+from emulator.coiot_udp import CoiotTransport
 from emulator.fleet import Fleet
 from emulator.fleet_spec import parse_fleet
+from emulator.runtime import Runtime
 
 SIZES = (100, 1_000, 10_000)
+COIOT_SIZE = 9_000
 TARGETS = {
     "start": "",
     "ready": "<= 20 s at 10,000",
@@ -29,14 +34,17 @@ TARGETS = {
 }
 
 
-def child(count: int, http: bool) -> None:
+def child(count: int, http: bool, coiot: bool) -> None:
     first = random_block()
     spec = parse_fleet(
         {"devices": [{"model": "SHPLG-S", "count": count, "address": first, "name": "P{n}"}]}
     )
     before = rss_kb()
     started = time.perf_counter()
-    fleet = Fleet(spec).start()
+    runtime = Runtime().start()
+    if coiot:
+        CoiotTransport.attach(runtime)
+    fleet = Fleet(spec, runtime).start(per_device=2 if coiot else 1)
     start = time.perf_counter() - started
     last = fleet[count - 1].url
     requests.get(f"{last}/shelly", timeout=10).raise_for_status()
@@ -44,7 +52,7 @@ def child(count: int, http: bool) -> None:
     gc.freeze()  # as the CLI does once a fleet is up
     pin_to_cpu(SERVER_CPU)
     after = rss_kb()
-    name = f"fleet {count:,}"
+    name = f"fleet {count:,}" + (" + CoIoT" if coiot else "")
     emit(name, "start", round(start, 2), "s", TARGETS["start"])
     emit(name, "ready (last device answers)", round(ready, 2), "s", TARGETS["ready"])
     emit(name, "RSS per device", round((after - before) / count, 1), "KB", TARGETS["rss/device"])
@@ -71,22 +79,25 @@ def child(count: int, http: bool) -> None:
             emit(name, f"{where}: p99", best["p99_ms"], "ms", TARGETS["p99"])
             emit(name, f"{where}: req/s of the 3 runs", " / ".join(str(r["rps"]) for r in runs))
             emit(name, f"{where}: errors", sum(run["errors"] for run in runs), "")
-    fleet.stop()
+    runtime.stop()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", type=int)
     parser.add_argument("--http", action="store_true")
+    parser.add_argument("--coiot", action="store_true")
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.http)
+        child(args.child, args.http, args.coiot)
         return
     for count in SIZES:
         command = [sys.executable, "-m", "bench.fleet_scale", "--child", str(count)]
         if count == SIZES[-1]:
             command.append("--http")
         subprocess.run(command, check=True, timeout=300)
+    command = [sys.executable, "-m", "bench.fleet_scale", "--child", str(COIOT_SIZE), "--coiot"]
+    subprocess.run(command, check=True, timeout=300)
 
 
 if __name__ == "__main__":
