@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .core.events import SettingsChanged
+from .core.events import SettingsChanged, StatusChanged
 
 if TYPE_CHECKING:
     from .core.events import Event
@@ -86,6 +86,8 @@ class StateStore:
 
     def listener(self, host: DeviceHost, events: list[Event]) -> None:
         """Runtime listener: settings now, status-only changes debounced."""
+        if not any(isinstance(e, SettingsChanged | StatusChanged) for e in events):
+            return  # e.g. only a CoIoT period came round: nothing flash keeps changed
         mac = host.device.identity.mac
         if self.schedule is None or any(isinstance(e, SettingsChanged) for e in events):
             self._dirty.pop(mac, None)

@@ -65,6 +65,8 @@ class DeviceHost:
     #: The bound listening socket while HTTP is served (None while asleep under "refuse").
     listener: socket.socket | None = None
     _timer: asyncio.TimerHandle | None = None
+    #: The deadline ``_timer`` is armed for (re-arming for the same one is skipped).
+    _deadline: float | None = None
     #: Resolved (False: drop) at wake-up: requests that arrived while asleep never get an answer.
     _woken: asyncio.Future[bool] | None = None
 
@@ -413,15 +415,22 @@ class Runtime:
     # --- time ---------------------------------------------------------------------------------
 
     def reschedule(self, host: DeviceHost) -> None:
-        """Wake the device at its next deadline (real clock); ManualClock waits for advance()."""
+        """Wake the device at its next deadline (real clock); ManualClock waits for advance().
+
+        Every device always has a deadline (the CoIoT period), and most requests leave it as it
+        was: keeping the armed timer then spares a cancel and a heap push per request.
+        """
+        deadline = host.device.next_deadline()
+        if host._timer is not None and deadline == host._deadline and host in self.hosts:
+            return
         if host._timer is not None:
             host._timer.cancel()
             host._timer = None
-        deadline = host.device.next_deadline()
         if deadline is None or isinstance(self.clock, ManualClock) or host not in self.hosts:
             return
         delay = max(0.0, deadline - self.clock.now().mono)
         host._timer = self.loop.call_later(delay, self._fire, host)
+        host._deadline = deadline
 
     def _fire(self, host: DeviceHost) -> None:
         host._timer = None
