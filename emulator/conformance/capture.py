@@ -82,7 +82,7 @@ def redact(doc: Any, path: str = "") -> tuple[Any, list[str]]:
 
 def _cit_d(target: Target, device: Device, coap_port: int) -> Any | None:
     """The CoIoT description over HTTP when the firmware serves it, else over CoAP."""
-    if device.version >= (1, 10, 0):
+    if device.serves("cit_d"):
         reply = target.get("/cit/d")
         if reply.status == 200:
             return reply.json()

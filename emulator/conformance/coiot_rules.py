@@ -29,7 +29,7 @@ def devid_problems(device: Device, devid: str | None) -> list[str]:
     if len(parts) != 3:
         return [f"3332 {devid!r} is not TYPE#ID#VER"]
     mac = str(device.shelly.get("mac", ""))
-    version = "1" if device.info.coiot_v1_only or device.version < (1, 8, 0) else "2"
+    version = str(device.coiot_version)
     problems = []
     if parts[0] != device.shelly.get("type"):
         problems.append(f"3332 type {parts[0]!r} != /shelly type")
@@ -82,8 +82,6 @@ class CoiotWatch:
         device: Device = request.getfixturevalue("shelly_device")
         target: Target = request.getfixturevalue("shelly_target")
         options: Options = request.getfixturevalue("shelly_options")
-        if device.info.coiot_v1_only or device.version < (1, 8, 0):
-            pytest.skip("CoIoT v1 descriptions name no standard sensors")
         self.description = request.getfixturevalue("cit_d").json()
         before = coap.request(target.host, options.coap_port, "s", confirmable=False)
         self.serial_before = before.serial_le if before is not None else None

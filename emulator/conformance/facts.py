@@ -122,6 +122,17 @@ class Device:
         return bool(self.shelly.get("auth"))
 
     @property
+    def coiot_version(self) -> int:
+        """CoIoT generation: 2 from fw 1.8.0 ('CoAP protocol is rewritten'), 1 before and on
+        models that never got v2 (coiot.md 8)."""
+        return 1 if self.info.coiot_v1_only or self.version < (1, 8, 0) else 2
+
+    def serves(self, endpoint: str) -> bool:
+        """Whether the model serves ``endpoint`` at this firmware and in this mode."""
+        ep = self.info.endpoints.get(endpoint)
+        return ep is not None and ep.available(self.version, self.mode)
+
+    @property
     def mode(self) -> str | None:
         """/settings mode (relay/roller, color/white) when the model has one."""
         return (self.settings or {}).get("mode")
@@ -149,11 +160,7 @@ class Device:
 
     def output_kind(self) -> str | None:
         """``relay`` or ``light`` when the device (in its current mode) has such outputs."""
-        for kind in OUTPUT_KINDS:
-            ep = self.info.endpoints.get(kind)
-            if ep is not None and ep.available(self.version, self.mode):
-                return kind
-        return None
+        return next((kind for kind in OUTPUT_KINDS if self.serves(kind)), None)
 
     def outputs(self) -> list[Output]:
         """Every switchable channel."""
