@@ -141,17 +141,11 @@ def test_bad_request(
         pytest.skip(bad_request.skip)
     _with_credentials(shelly_device, shelly_target)
     before = _json(_get(shelly_target, "/settings"), "/settings")
-    restore = bad_request.restores
-    undo_params = _undo_params(before, bad_request)
 
     def undo() -> None:
         """Put back only what the device wrongly took: no needless flash writes."""
-        if not (restore and undo_params):
-            return
-        current = shelly_target.json(restore)
-        differs = {k: v for k, v in undo_params.items() if str(current.get(k)).lower() != v.lower()}
-        if differs:
-            shelly_target.get(restore, differs)
+        for path, params in _undo_requests(bad_request, before, shelly_target.json("/settings")):
+            shelly_target.get(path, params)
 
     with shelly_restorer.undoing(f"{bad_request.path} {bad_request.params}", undo):
         reply = _get(shelly_target, bad_request.path, bad_request.params)
@@ -166,13 +160,28 @@ def test_bad_request(
     assert not changed, f"/settings changed after a refused request: {changed}"
 
 
-def _undo_params(settings: dict[str, Any], bad: BadRequest) -> dict[str, str]:
-    """Parameters putting back what ``bad`` would have changed, had the device accepted it."""
-    if bad.restores == "/settings":
-        return {k: str(settings[k]) for k in bad.params if k in settings}
-    kind = bad.path.split("/")[2] if bad.path.startswith("/settings/") else ""
-    channel = (settings.get(kind + "s") or [{}])[0]
-    return {k: str(channel[k]) for k in bad.params if k in channel}
+def _param(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _undo_requests(
+    bad: BadRequest, before: dict[str, Any], now: dict[str, Any]
+) -> list[tuple[str, dict[str, str]]]:
+    """Requests putting back what ``bad`` changed although it should have been refused."""
+    undo = [
+        ("/settings", {key: _param(before[key])})
+        for key in bad.params
+        if key in before and now.get(key) != before[key]
+    ]
+    parts = bad.path.strip("/").split("/")  # relay/0, settings/relay/0, settings
+    kind = parts[1] if parts[0] == "settings" and len(parts) > 1 else parts[0]
+    was, is_ = ((doc.get(kind + "s") or [{}])[0] for doc in (before, now))
+    for key in bad.params:
+        if key in was and is_.get(key) != was[key]:
+            undo.append((f"/settings/{kind}/0", {key: _param(was[key])}))
+    if "ison" in was and is_.get("ison") != was["ison"]:
+        undo.append((f"/{kind}/0", {"turn": "on" if was["ison"] else "off"}))
+    return undo
 
 
 def test_boolean_dialect(

@@ -100,7 +100,6 @@ class BadRequest:
     path: str
     params: dict[str, str]
     skip: str | None = None
-    restores: str | None = None  # the /settings path to put back if the device took it
 
 
 @dataclass
@@ -185,14 +184,12 @@ class Device:
                 f"/settings/{shown}/0",
                 {"default_state": "bogus"},
                 no_output,
-                restores=f"/settings/{shown}/0",
             ),
             BadRequest(
                 "settings-max_power-negative",
                 "/settings",
                 {"max_power": "-5"},
                 None if has_max_power else "the device's /settings has no max_power",
-                restores="/settings",
             ),
         ]
 

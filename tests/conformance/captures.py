@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from emulator.conformance.schemas import parse_fw
+
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 _NAME = re.compile(r"^(?P<endpoint>[a-z_]+?)(?:_(?P<channel>\d+))?__\d+$")
 _MACLIKE = re.compile(r"^[0-9A-FX]{12}$")
@@ -28,7 +30,7 @@ class Capture:
 
     @property
     def id(self) -> str:
-        return f"{self.model}/{self.path.stem}@{self.fw.split('/')[-1]}"
+        return f"{self.model}/{self.path.stem}@{'.'.join(map(str, parse_fw(self.fw)))}"
 
     def body(self) -> Any:
         return unredact(json.loads(self.path.read_text()))

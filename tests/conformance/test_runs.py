@@ -178,6 +178,19 @@ def test_failed_mutating_check_still_restores(
     assert double.status["relays"][0]["ison"] == initial
 
 
+def test_refused_request_that_changed_settings_fails_and_is_undone(
+    make_double: Callable[..., Double], conformance: Callable[..., Run]
+) -> None:
+    """A 4xx that still stored the bad value is caught by comparing /settings, then undone."""
+    double = make_double(faults=frozenset({"keeps_bad_value"}))
+    original = double.settings["relays"][0]["default_state"]
+    run = conformance(double.url, *_args(double, "--no-mdns"))
+    check = "bad_request[settings_relay-default_state-bogus]"
+    assert run.failed() == {check}, run.checks
+    assert "/settings changed" in run.checks[check][1]
+    assert double.settings["relays"][0]["default_state"] == original
+
+
 def _closed_port() -> tuple[str, int]:
     with socket.socket() as sock:
         sock.bind((random_loopback(), 0))

@@ -9,6 +9,7 @@ from importlib import resources
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from emulator.conformance.schemas import (
     SchemaGateError,
@@ -181,8 +182,7 @@ def _schema_files() -> list[str]:
 def test_schema_file_gates_and_is_valid_2020_12(relpath: str, fw: str) -> None:
     """Every file gates cleanly (no misplaced gate keyword) and is a valid draft 2020-12 schema."""
     raw = json.loads((resources.files("profiles") / "schemas" / relpath).read_text())
-    gated = apply_gates(raw, parse_fw(f"v{fw}"))
-    validator("SHSW-1", "shelly", f"x/v{fw}").check_schema(gated)
+    Draft202012Validator.check_schema(apply_gates(raw, parse_fw(f"v{fw}")))
 
 
 def test_misplaced_gate_is_an_error() -> None:
