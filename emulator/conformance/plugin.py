@@ -197,6 +197,7 @@ class _Reporter:
 
     def pytest_sessionfinish(self) -> None:
         self.config.stash[_RESTORER].run_all()
+        self.config.stash[_TARGET].close()
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.rows:
@@ -208,6 +209,8 @@ class _Reporter:
         terminalreporter.section("shelly conformance")
         for line in render_table(self.rows, header):
             terminalreporter.write_line(line)
+        for note in device.notes if isinstance(device, Device) else []:
+            terminalreporter.write_line(f"note: {note}")
         for error in self.config.stash[_RESTORER].errors:
             terminalreporter.write_line(f"RESTORE FAILED: {error}", red=True)
 
