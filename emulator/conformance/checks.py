@@ -197,10 +197,7 @@ def test_boolean_dialect(
     if not isinstance(original, bool):
         pytest.skip("no harmless boolean setting: /settings has no discoverable (fw < 1.6)")
 
-    def undo() -> None:
-        shelly_target.get("/settings", {"discoverable": str(original).lower()})
-
-    with shelly_restorer.undoing("discoverable", undo):
+    with shelly_restorer.undoing("discoverable", lambda: _discoverable(shelly_target, original)):
         for true_word, false_word in zip_longest(TRUE_WORDS, FALSE_WORDS):
             for word, expected in ((true_word, True), (false_word, False)):
                 if word is None:
@@ -209,6 +206,11 @@ def test_boolean_dialect(
                 assert body.get("discoverable") is expected, (
                     f"discoverable={word!r} gave {body.get('discoverable')!r}, expected {expected}"
                 )
+
+
+def _discoverable(target: Target, value: bool) -> None:
+    """Set /settings discoverable: harmless, present on every model since fw 1.6.0."""
+    target.get("/settings", {"discoverable": str(value).lower()})
 
 
 def test_settings_change_is_counted(
@@ -227,12 +229,9 @@ def test_settings_change_is_counted(
     if not isinstance(original, bool) or not isinstance(count, int):
         pytest.skip("needs discoverable in /settings and cfg_changed_cnt in /status (fw >= 1.8)")
 
-    def undo() -> None:
-        shelly_target.get("/settings", {"discoverable": str(original).lower()})
-
     watch = _watch(request, shelly_listener)
-    with shelly_restorer.undoing("discoverable", undo):
-        _get(shelly_target, "/settings", {"discoverable": str(not original).lower()})
+    with shelly_restorer.undoing("discoverable", lambda: _discoverable(shelly_target, original)):
+        _discoverable(shelly_target, not original)
         after = _json(_get(shelly_target, "/status"), "/status").get("cfg_changed_cnt")
         assert isinstance(after, int) and after > count, f"cfg_changed_cnt {count} -> {after}"
         if watch is not None:

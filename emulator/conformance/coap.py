@@ -13,6 +13,7 @@ import json
 import random
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -108,20 +109,30 @@ def request(
         for _ in range(tries):
             sock.sendto(data, (address, port))
             deadline = time.monotonic() + timeout
-            while (left := deadline - time.monotonic()) > 0:
-                sock.settimeout(left)
-                try:
-                    raw, source = sock.recvfrom(4096)
-                except TimeoutError:
-                    break
-                if source[0] != address:
-                    continue
-                try:
-                    packet = decode(raw, source)
-                except ValueError:
-                    continue
-                if packet.mid == mid:
-                    return packet
+            answer = _receive(sock, address, deadline, lambda p: p.mid == mid)
+            if answer is not None:
+                return answer
+    return None
+
+
+def _receive(
+    sock: socket.socket, source_ip: str, deadline: float, wanted: Callable[[Packet], bool]
+) -> Packet | None:
+    """The first well-formed datagram from ``source_ip`` that is ``wanted``, before ``deadline``."""
+    while (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(left)
+        try:
+            raw, source = sock.recvfrom(4096)
+        except TimeoutError:
+            return None
+        if source[0] != source_ip:
+            continue
+        try:
+            packet = decode(raw, source)
+        except ValueError:
+            continue
+        if wanted(packet):
+            return packet
     return None
 
 
@@ -164,21 +175,7 @@ class Listener:
     def next_publish(self, device_ip: str, timeout: float) -> Packet | None:
         """The next 0.30 publish from ``device_ip`` within ``timeout`` seconds, or None."""
         deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            self.sock.settimeout(left)
-            try:
-                raw, source = self.sock.recvfrom(4096)
-            except TimeoutError:
-                return None
-            if source[0] != device_ip:
-                continue
-            try:
-                packet = decode(raw, source)
-            except ValueError:
-                continue
-            if packet.code == CoapCode.PUBLISH:
-                return packet
-        return None
+        return _receive(self.sock, device_ip, deadline, lambda p: p.code == CoapCode.PUBLISH)
 
     def close(self) -> None:
         """Close the socket."""
