@@ -61,13 +61,18 @@ def _socket(address: str, port: int, interface: str, ttl: int) -> socket.socket:
 class _Endpoint(asyncio.DatagramProtocol):
     """One socket. Datagrams sent before asyncio has wrapped it wait in ``pending``."""
 
-    def __init__(self, on_datagram: Callable[[bytes, Address], None]) -> None:
+    def __init__(self, sock: socket.socket, on_datagram: Callable[[bytes, Address], None]) -> None:
+        self.sock = sock
         self.on_datagram = on_datagram
         self.transport: asyncio.DatagramTransport | None = None
         self.pending: list[tuple[bytes, Address]] = []
+        self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.DatagramTransport)
+        if self.closed:
+            transport.abort()
+            return
         self.transport = transport
         for data, address in self.pending:
             transport.sendto(data, address)
@@ -86,8 +91,12 @@ class _Endpoint(asyncio.DatagramProtocol):
             self.transport.sendto(data, address)
 
     def close(self) -> None:
+        """Release the address now (a removed device's address may be reused at once): abort
+        drops any queued datagram and unregisters the socket, then the socket is closed."""
+        self.closed = True
         if self.transport is not None:
-            self.transport.close()
+            self.transport.abort()
+        self.sock.close()
 
 
 class CoiotTransport:
@@ -134,7 +143,13 @@ class CoiotTransport:
         loop = self.runtime.loop
         task = loop.create_task(loop.create_datagram_endpoint(lambda: endpoint, sock=sock))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._wrapped)
+
+    def _wrapped(self, task: asyncio.Task[Any]) -> None:
+        """A device removed before its socket was wrapped leaves a failed wrap: expected."""
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.debug("CoIoT: socket closed before use: %s", task.exception())
 
     def _open_group(self) -> None:
         try:
@@ -147,7 +162,7 @@ class CoiotTransport:
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
         except OSError as error:
             logger.warning("CoIoT: cannot join %s on %s: %s", self.group, self.interface, error)
-        self._group = _Endpoint(self._multicast_request)
+        self._group = _Endpoint(sock, self._multicast_request)
         self._wrap(sock, self._group)
 
     def open(self, host: DeviceHost) -> None:
@@ -161,7 +176,7 @@ class CoiotTransport:
             return
         if any(other.ip == host.ip for other in self.nodes):
             logger.warning("%s: shares %s with another device; unicast reaches one", name, host.ip)
-        endpoint = _Endpoint(lambda data, addr: self._request(host, data, addr))
+        endpoint = _Endpoint(sock, lambda data, addr: self._request(host, data, addr))
         self.nodes[host] = node
         self._endpoints[host] = endpoint
         self._wrap(sock, endpoint)
@@ -174,8 +189,7 @@ class CoiotTransport:
 
     async def stop(self) -> None:
         """Close the shared group socket (devices were closed one by one before)."""
-        for task in list(self._tasks):
-            await task
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._group is not None:
             self._group.close()
             self._group = None
