@@ -35,6 +35,13 @@ _PROBE = pytest.StashKey["Device | str"]()
 _RESTORER = pytest.StashKey[Restorer]()
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    """A conformance session checks one device: the emulator's own plugin (entry point
+    ``shelly_emu``, loaded after ``-p`` plugins) has fixtures of the same names with another
+    meaning (``shelly_device`` is a factory there) and the same two options, so it stays out."""
+    pluginmanager.set_blocked("shelly_emu")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("shelly-conformance", "Shelly Gen1 conformance")
     group.addoption("--shelly-target", metavar="URL", help="device to check, http://host[:port]")
