@@ -130,7 +130,7 @@ def run(
         print(_fleet_table(fleet), flush=True)
         elapsed = time.perf_counter() - started
         print(
-            f"ready: {len(fleet)} devices in {elapsed:.1f} s, RSS {_rss_mb():.0f} MB{where}. "
+            f"ready: {len(fleet)} devices in {elapsed:.2f} s, RSS {_rss_mb():.0f} MB{where}. "
             "Ctrl-C stops.",
             flush=True,
         )
