@@ -25,7 +25,7 @@ from .core.events import Event
 from .core.identity import derive_mac, make_identity
 from .core.sleep import while_asleep
 from .faults import NO_FAULTS, Faults
-from .http.app import create_app
+from .http.app import create_app, fast_answer
 from .http.server import Gate, HttpConnection, bind_listener
 from .persistence import StateStore
 from .profiles import Profile, load_profile
@@ -313,7 +313,9 @@ class Runtime:
             return
         extra = {"shelly_emu.host": host}
         server = await self.loop.create_server(
-            lambda: HttpConnection(self.app.wsgi_app, extra, self._gate(host), self._observe),
+            lambda: HttpConnection(
+                self.app.wsgi_app, extra, self._gate(host), self._observe, fast_answer
+            ),
             sock=sock,
         )
         if host.listener is sock:

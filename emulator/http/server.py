@@ -21,7 +21,7 @@ from urllib.parse import unquote_to_bytes
 
 import httptools
 
-__all__ = ["Gate", "HttpConnection", "Observer", "bind_listener"]
+__all__ = ["FastPath", "Gate", "HttpConnection", "Observer", "bind_listener"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,8 @@ type WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 type Gate = Callable[[], Awaitable[bool | int] | None]
 #: Optional hook after a request was answered: (environ, status code, seconds it took).
 type Observer = Callable[[dict[str, Any], int, float], None]
+#: Optional shortcut tried before the WSGI app: (status, headers, body), or None to call the app.
+type FastPath = Callable[[dict[str, Any]], tuple[str, list[tuple[str, str]], bytes] | None]
 
 _MAX_BODY = 64 * 1024
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 500: "Error"}
@@ -60,11 +62,13 @@ class HttpConnection(asyncio.Protocol):
         environ_extra: dict[str, Any],
         gate: Gate | None = None,
         observer: Observer | None = None,
+        fast: FastPath | None = None,
     ):
         self.app = app
         self.environ_extra = environ_extra
         self.gate = gate
         self.observer = observer
+        self.fast = fast
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
         self._url = b""
@@ -184,6 +188,19 @@ class HttpConnection(asyncio.Protocol):
         return environ
 
     def _answer(self, environ: dict[str, Any], keep_alive: bool) -> None:
+        if self.fast is not None:
+            try:
+                answer = self.fast(environ)
+            except Exception:  # as below: a bug answers 500
+                logger.exception("unhandled error answering %s", environ.get("PATH_INFO"))
+                self._reply_error(500, b"internal error")
+                self._observe(environ, 500)
+                return
+            if answer is not None:
+                status, response_headers, data = answer
+                self._write(status, response_headers, data, keep_alive)
+                self._observe(environ, int(status[:3]))
+                return
         status_line: list[str] = []
         headers: list[tuple[str, str]] = []
 
