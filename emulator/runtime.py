@@ -26,7 +26,7 @@ from .core.sleep import while_asleep
 from .http.app import create_app
 from .http.server import Gate, HttpConnection, bind_listener
 from .persistence import StateStore
-from .profiles import load_profile
+from .profiles import Profile, load_profile
 from .world import World
 
 __all__ = ["DeviceHost", "Runtime"]
@@ -207,7 +207,7 @@ class Runtime:
 
     def add_device(
         self,
-        model: str,
+        model: str | Profile,
         *,
         ip: str = "127.0.0.1",
         http_port: int = 0,
@@ -217,12 +217,15 @@ class Runtime:
         longid: bool | None = None,
         login: tuple[str, str] | None = None,
         settings: Mapping[str, str] | None = None,
+        restore: Mapping[str, Any] | None = None,
     ) -> DeviceHost:
         """Create a device, restore its saved state if any, and start serving HTTP.
 
-        ``settings`` are /settings parameters applied once at creation (e.g. ``name``).
+        ``model`` is a code, a profile name or a Profile (``emulator.override`` builds one from
+        a capture). ``settings`` are /settings parameters applied once at creation (``name``).
+        ``restore`` is a snapshot to start from when the state directory has none.
         """
-        profile = load_profile(model)
+        profile = model if isinstance(model, Profile) else load_profile(model)
         mac = mac or derive_mac(profile.mac_prefix, seed or f"{profile.model}@{ip}:{http_port}")
         identity = make_identity(
             profile.model,
@@ -234,7 +237,7 @@ class Runtime:
         )
         sock = bind_listener(ip, http_port)
         try:
-            saved = self.store.load(identity.mac) if self.store else None
+            saved = (self.store.load(identity.mac) if self.store else None) or restore
             device = Device(profile, identity, self.clock.now(), saved=saved)
             host = DeviceHost(
                 self, device, ip, sock.getsockname()[1], while_asleep=while_asleep(profile)
