@@ -21,9 +21,12 @@ from fake_cloud.cli import main as cloud_main
 from . import fleet_cli
 from .cloud_wiring import link_to_cloud, register_device
 from .coiot_udp import CoiotTransport
+from .conformance import capture_main
+from .conformance import main as conformance_main
 from .mdns import MdnsAnnouncer
 from .net import loopback_plan
-from .profiles import ProfileError, all_profiles, load_profile
+from .override import load_capture
+from .profiles import ProfileError, all_profiles
 from .runtime import DeviceHost, Runtime
 
 __all__ = ["main"]
@@ -52,7 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run one emulated device until Ctrl-C")
-    run.add_argument("model", help=f"model code or profile name: {_models_help()}")
+    run.add_argument("model", nargs="?", help=f"model code or profile name: {_models_help()}")
+    run.add_argument(
+        "--from",
+        dest="from_dir",
+        metavar="DIR",
+        help="emulate the device captured in DIR by `shelly-emu capture` (model, fw, MAC, shape)",
+    )
     run.add_argument("--ip", default="127.0.1.1", help="loopback address to serve on (127.0.1.1)")
     run.add_argument(
         "--http-port",
@@ -76,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--cloud-ip", default="127.0.2.1", help="first address of the fake cloud (127.0.2.1)"
     )
     demo.add_argument("--no-cloud", action="store_true", help="no fake cloud")
+    for name, text in (
+        ("conformance", "check a device (real or emulated) against its profile's schemas"),
+        ("capture", "save a device's answers as a profile override for run --from"),
+    ):
+        commands.add_parser(
+            name, help=f"{text} (options: shelly-emu {name} --help)", add_help=False
+        )
     commands.add_parser(
         "cloud",
         help="run the fake Shelly Cloud alone (options: shelly-emu cloud --help)",
@@ -139,17 +155,21 @@ def _wait_for_interrupt() -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    captured = load_capture(args.from_dir) if args.from_dir else None
+    if captured is None and not args.model:
+        raise ValueError("run needs MODEL or --from DIR")
     runtime = _start(args)
     try:
         host = runtime.add_device(
-            args.model,
+            captured.profile if captured else args.model,
             ip=args.ip,
             http_port=_default_port() if args.http_port is None else args.http_port,
-            mac=args.mac,
+            mac=args.mac or (captured.mac if captured else None),
             seed=args.seed,
             fw=args.fw,
-            longid=True if args.longid else None,
+            longid=True if args.longid else (captured.longid if captured else None),
             login=args.login,
+            restore=captured.restore if captured else None,
         )
         _setup_mode(host)
         print(_table([host]), flush=True)
@@ -220,10 +240,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["cloud"]:
         return cloud_main(argv[1:])
+    if argv[:1] == ["conformance"]:
+        return conformance_main(argv[1:])
+    if argv[:1] == ["capture"]:
+        return capture_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
-            load_profile(args.model)
             return _run(args)
         if args.command == "fleet":
             return fleet_cli.run(args, _start, _wait_for_interrupt, _default_port())

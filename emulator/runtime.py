@@ -227,7 +227,7 @@ class Runtime:
 
     def add_device(
         self,
-        model: str,
+        model: str | Profile,
         *,
         ip: str = "127.0.0.1",
         http_port: int = 0,
@@ -237,17 +237,27 @@ class Runtime:
         longid: bool | None = None,
         login: tuple[str, str] | None = None,
         settings: Mapping[str, str] | None = None,
+        restore: Mapping[str, Any] | None = None,
     ) -> DeviceHost:
         """Create a device, restore its saved state if any, and start serving HTTP.
 
-        ``settings`` are /settings parameters applied once at creation (e.g. ``name``).
+        ``model`` is a code, a profile name or a Profile (``emulator.override`` builds one from
+        a capture). ``settings`` are /settings parameters applied once at creation (``name``).
+        ``restore`` is a snapshot to start from when the state directory has none.
         """
-        profile = load_profile(model)
+        profile = model if isinstance(model, Profile) else load_profile(model)
         mac = mac or derive_mac(profile.mac_prefix, seed or f"{profile.model}@{ip}:{http_port}")
         sock = bind_listener(ip, http_port)
         try:
             device = self.build_device(
-                profile, mac, ip=ip, fw=fw, longid=longid, login=login, settings=settings
+                profile,
+                mac,
+                ip=ip,
+                fw=fw,
+                longid=longid,
+                login=login,
+                settings=settings,
+                restore=restore,
             )
             host = DeviceHost(
                 self, device, ip, sock.getsockname()[1], while_asleep=while_asleep(profile)
@@ -268,10 +278,11 @@ class Runtime:
         longid: bool | None = None,
         login: tuple[str, str] | None = None,
         settings: Mapping[str, str] | None = None,
+        restore: Mapping[str, Any] | None = None,
         fresh: bool = False,
     ) -> Device:
-        """A device core: its saved state if any (unless ``fresh``), else factory state with
-        ``login`` and ``settings`` applied. Touches no socket."""
+        """A device core: its saved state if any (unless ``fresh``), else ``restore``, else
+        factory state with ``login`` and ``settings`` applied. Touches no socket."""
         identity = make_identity(
             profile.model,
             profile.hostname_prefix,
@@ -280,7 +291,8 @@ class Runtime:
             longid=profile.longid if longid is None else longid,
             ip=ip,
         )
-        saved = self.store.load(identity.mac) if self.store and not fresh else None
+        from_file = self.store.load(identity.mac) if self.store and not fresh else None
+        saved = from_file or restore
         now = self.clock.now()
         device = Device(profile, identity, now, saved=saved)
         if login is not None and saved is None:
@@ -290,7 +302,7 @@ class Runtime:
             )
         if settings and saved is None:
             device.call("settings", dict(settings), now)
-        if self.store is not None and saved is None:
+        if self.store is not None and from_file is None:
             self.store.baseline(identity.mac, device.snapshot())
         return device
 

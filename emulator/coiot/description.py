@@ -231,8 +231,34 @@ def load_model(model: str, version: int) -> ModelDescription:
 
 def model_of(profile: Profile) -> ModelDescription:
     """The description a profile's firmware speaks: its ``coiot.version``, 2 unless it says 1
-    (fw 1.8.0 introduced v2; the 4Pro never got it, spec/coiot.md §8)."""
-    return load_model(profile.model, int(profile.section("coiot").get("version", 2)))
+    (fw 1.8.0 introduced v2; the 4Pro never got it, spec/coiot.md §8). A profile made from a
+    capture (``coiot.captured``, a /cit/d body) speaks exactly the captured description."""
+    model = load_model(profile.model, int(profile.section("coiot").get("version", 2)))
+    captured = profile.section("coiot").get("captured")
+    return model if captured is None else _as_captured(model, captured)
+
+
+def _as_captured(model: ModelDescription, captured: Mapping[str, Any]) -> ModelDescription:
+    """The captured blocks and sensor texts, each sensor bound as the bundled one with its id.
+
+    A sensor the bundled description does not know cannot be given a live value: it is left
+    out. For a model with one description per mode, the captured one replaces the mode whose
+    sensors it names.
+    """
+    entries = {int(entry["I"]): entry for entry in captured.get("sen") or ()}
+    by_mode = dict(model.by_mode)
+    for mode, description in model.by_mode.items():
+        known = {sensor.id for sensor in description.sensors}
+        if len(model.by_mode) > 1 and not set(entries) <= known:
+            continue
+        sensors = tuple(
+            Sensor(sensor.id, dict(entries[sensor.id]), sensor.binding)
+            for sensor in description.sensors
+            if sensor.id in entries
+        )
+        blocks = tuple(dict(block) for block in captured.get("blk") or description.blocks)
+        by_mode[mode] = Description(blocks, sensors)
+    return ModelDescription(model.model, model.version, model.validity, by_mode)
 
 
 def serves_cit_d_over_http(fw: str) -> bool:

@@ -316,6 +316,8 @@ class Device:
         self.config.update(copy.deepcopy(dict(saved.get("config", {}))))
         self.secrets.update(saved.get("secrets", {}))
         self.cfg_changed_cnt = int(saved.get("cfg_changed_cnt", 0))
+        # Not flash on a real device; a capture restores it so its /status reads the same.
+        self.status_serial = int(saved.get("status_serial", self.status_serial)) or 1
         stored = saved.get("components", {})
         for component in self.components:
             if component.key in stored:
@@ -331,7 +333,8 @@ class Device:
             "mqtt_pass": "",
         }
         if self.profile.modes:
-            self.config["mode"] = self.profile.default_mode
+            # A captured device's settings template already names its mode.
+            self.config.setdefault("mode", self.profile.default_mode)
 
     def factory_reset(self, now: Now) -> None:
         """``/settings?reset=1``: every setting back to the profile's defaults, then reboot."""

@@ -240,17 +240,10 @@ def test_mdns_presence(
 
 
 def test_pytest_option_runs_the_checks(make_double: Callable[..., Double], tmp_path: Path) -> None:
-    """`pytest --shelly-target URL` with the plugin loaded runs the same checks."""
+    """`pytest --shelly-target URL` runs the same checks (the plugin is a pytest11 entry point
+    of the installed project: no -p, no conftest)."""
     double = make_double()
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "emulator.conformance.plugin",
-        "-p",
-        "no:cacheprovider",
-    ]
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
     cmd += ["--shelly-target", double.url, "--shelly-coap-port", str(double.coap_port)]
     cmd += ["--shelly-no-mdns", "-c", "/dev/null", "--rootdir", str(tmp_path)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT, cwd=tmp_path)

@@ -55,7 +55,7 @@ def test_power_follows_the_light_state(bulb):
     get_json(bulb, "light/0", turn="off")
     assert get_json(bulb, "status")["meters"][0]["power"] == 0
     get_json(bulb, "light/0", turn="on", mode="white", brightness=50)
-    assert get_json(bulb, "status")["meters"][0] == {"power": 4.5, "is_valid": "true"}
+    assert get_json(bulb, "status")["meters"][0] == {"power": 4.5, "is_valid": True}
     get_json(bulb, "light/0", mode="color", red=255, green=255, blue=255, white=255, gain=100)
     assert get_json(bulb, "status")["meters"][0]["power"] == 9.0
     get_json(bulb, "light/0", red=255, green=0, blue=0, white=0, gain=40)
