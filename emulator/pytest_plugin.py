@@ -12,7 +12,8 @@ the test. A test's devices share one runtime (one loop thread); it runs on a Man
 the test asks for ``manual_clock``, else on the real clock. ``shelly_coiot`` turns CoIoT on for
 the test's devices; ``fake_cloud`` runs a fake Shelly Cloud with a seeded account that devices
 join with ``fake_cloud.add(device)``. Options ``--shelly-target URL`` and ``--shelly-login
-USER:PASSWORD`` point the conformance suite at a real device (``shelly_target``).
+USER:PASSWORD`` point the conformance suite at a device (emulator/conformance/plugin.py then
+runs its checks and provides ``shelly_target``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from .request_log import RequestRecord
 from .runtime import DeviceHost, Runtime
 from .world import World
 
-__all__ = ["CloudAccount", "EmulatedDevice", "ManualTime", "ShellyTarget"]
+__all__ = ["CloudAccount", "EmulatedDevice", "ManualTime"]
 
 #: State keys of ``shelly_device(state=...)``: the per-device keys of a fleet file group.
 _STATE_KEYS = ("settings", "relays", "world")
@@ -52,18 +53,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--shelly-target",
         metavar="URL",
-        help="a real (or separately run) Gen1 device for the conformance suite, e.g. "
-        "http://192.168.1.50",
+        help="a real (or separately run) Gen1 device: run the conformance checks against it",
     )
     group.addoption("--shelly-login", metavar="USER:PASSWORD", help="Basic auth of --shelly-target")
-
-
-@dataclass(frozen=True, slots=True)
-class ShellyTarget:
-    """A device given on the command line: where it is and how to log in."""
-
-    url: str
-    login: tuple[str, str] | None
 
 
 @dataclass
@@ -226,21 +218,6 @@ def shelly_device(
         return EmulatedDevice(fleet[0], fleet)
 
     return make
-
-
-@pytest.fixture(scope="session")
-def shelly_target(pytestconfig: pytest.Config) -> ShellyTarget | None:
-    """The device given with ``--shelly-target`` (and ``--shelly-login``), or None."""
-    url = pytestconfig.getoption("shelly_target")
-    if not url:
-        return None
-    login = pytestconfig.getoption("shelly_login")
-    if login is not None:
-        user, sep, password = login.partition(":")
-        if not sep:
-            raise pytest.UsageError("--shelly-login: expected USER:PASSWORD")
-        return ShellyTarget(url.rstrip("/"), (user, password))
-    return ShellyTarget(url.rstrip("/"), None)
 
 
 @pytest.fixture

@@ -35,18 +35,11 @@ _PROBE = pytest.StashKey["Device | str"]()
 _RESTORER = pytest.StashKey[Restorer]()
 
 
-def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    """A conformance session checks one device: the emulator's own plugin (entry point
-    ``shelly_emu``, loaded after ``-p`` plugins) has fixtures of the same names with another
-    meaning (``shelly_device`` is a factory there) and the same two options, so it stays out."""
-    pluginmanager.set_blocked("shelly_emu")
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
+    # --shelly-target and --shelly-login are registered by emulator.pytest_plugin (entry point
+    # shelly_emu, always installed beside this one): its fixtures read them too.
     group = parser.getgroup("shelly-conformance", "Shelly Gen1 conformance")
-    group.addoption("--shelly-target", metavar="URL", help="device to check, http://host[:port]")
     group.addoption("--shelly-profile", metavar="MODEL", help="schema set (default: /shelly type)")
-    group.addoption("--shelly-login", metavar="USER:PASS", help="HTTP credentials")
     group.addoption(
         "--shelly-mutating",
         action="store_true",
@@ -99,6 +92,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_TARGET] = Target(opts.url, opts.login, opts.timeout)
     config.stash[_RESTORER] = Restorer()
     config.pluginmanager.register(_Reporter(config), "shelly-conformance-reporter")
+    # Only now: emulator.pytest_plugin has fixtures of the same names for emulated devices
+    # (shelly_device is a factory there); registered later, these win in this session only.
+    config.pluginmanager.register(_Fixtures(), "shelly-conformance-fixtures")
 
 
 def _device_or_reason(config: pytest.Config) -> Device | str:
@@ -134,52 +130,53 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             metafunc.parametrize(name, cases, ids=[c.id for c in cases])
 
 
-@pytest.fixture(scope="session")
-def shelly_options(pytestconfig: pytest.Config) -> Options:
-    """The ``--shelly-*`` options."""
-    return options_of(pytestconfig)
+class _Fixtures:
+    """The fixtures of checks.py, registered by pytest_configure when a target was given."""
 
+    @pytest.fixture(scope="session")
+    def shelly_options(self, pytestconfig: pytest.Config) -> Options:
+        """The ``--shelly-*`` options."""
+        return options_of(pytestconfig)
 
-@pytest.fixture(scope="session")
-def shelly_target(pytestconfig: pytest.Config) -> Target:
-    """HTTP access to the device; fails the check when no --shelly-target was given."""
-    if _TARGET not in pytestconfig.stash:
-        pytest.fail("no --shelly-target URL given")
-    return pytestconfig.stash[_TARGET]
+    @pytest.fixture(scope="session")
+    def shelly_target(self, pytestconfig: pytest.Config) -> Target:
+        """HTTP access to the device; fails the check when no --shelly-target was given."""
+        if _TARGET not in pytestconfig.stash:
+            pytest.fail("no --shelly-target URL given")
+        return pytestconfig.stash[_TARGET]
 
+    @pytest.fixture(scope="session")
+    def shelly_device(self, pytestconfig: pytest.Config, shelly_target: Target) -> Device:
+        """The probed device; skips every check when it sleeps, fails them when unusable."""
+        device = _device_or_reason(pytestconfig)
+        if isinstance(device, str):
+            if device.startswith("asleep"):
+                pytest.skip(f"device {device} (a sleeping model; wake it and re-run)")
+            pytest.fail(f"device {device}", pytrace=False)
+        return device
 
-@pytest.fixture(scope="session")
-def shelly_device(pytestconfig: pytest.Config, shelly_target: Target) -> Device:
-    """The probed device; skips every check when it sleeps, fails them when unusable."""
-    device = _device_or_reason(pytestconfig)
-    if isinstance(device, str):
-        if device.startswith("asleep"):
-            pytest.skip(f"device {device} (a sleeping model; wake it and re-run)")
-        pytest.fail(f"device {device}", pytrace=False)
-    return device
+    @pytest.fixture(scope="session")
+    def shelly_restorer(self, pytestconfig: pytest.Config) -> Restorer:
+        """Undo actions of mutating checks."""
+        return pytestconfig.stash[_RESTORER]
 
-
-@pytest.fixture(scope="session")
-def shelly_restorer(pytestconfig: pytest.Config) -> Restorer:
-    """Undo actions of mutating checks."""
-    return pytestconfig.stash[_RESTORER]
-
-
-@pytest.fixture(scope="session")
-def shelly_listener(shelly_options: Options, shelly_target: Target) -> Iterator[Listener | None]:
-    """A CoIoT publish listener when --shelly-listen was given, else None."""
-    if shelly_options.listen is None:
-        yield None
-        return
-    device_ip = socket.gethostbyname(shelly_target.host)
-    try:
-        listener = Listener(shelly_options.listen, interface=local_address_towards(device_ip))
-    except OSError as exc:
-        pytest.fail(f"cannot listen on {shelly_options.listen}: {exc}", pytrace=False)
-    try:
-        yield listener
-    finally:
-        listener.close()
+    @pytest.fixture(scope="session")
+    def shelly_listener(
+        self, shelly_options: Options, shelly_target: Target
+    ) -> Iterator[Listener | None]:
+        """A CoIoT publish listener when --shelly-listen was given, else None."""
+        if shelly_options.listen is None:
+            yield None
+            return
+        device_ip = socket.gethostbyname(shelly_target.host)
+        try:
+            listener = Listener(shelly_options.listen, interface=local_address_towards(device_ip))
+        except OSError as exc:
+            pytest.fail(f"cannot listen on {shelly_options.listen}: {exc}", pytrace=False)
+        try:
+            yield listener
+        finally:
+            listener.close()
 
 
 class _Reporter:

@@ -48,13 +48,10 @@ def test_fixtures_work_without_a_conftest(pytester: pytest.Pytester) -> None:
             assert requests.get(plug.url + "/status", timeout=5).status_code == 500
             plug.set_faults()
             assert requests.get(plug.url + "/status", timeout=5).status_code == 200
-
-        def test_no_target_by_default(shelly_target):
-            assert shelly_target is None
         """
     )
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=6)
+    result.assert_outcomes(passed=5)
 
 
 def test_devices_are_stopped_after_the_test(pytester: pytest.Pytester) -> None:
@@ -88,25 +85,11 @@ def test_bad_state_keys_are_refused(pytester: pytest.Pytester) -> None:
 
 
 def test_target_options_are_registered(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
-        """
-        def test_target(shelly_target):
-            assert shelly_target.url == "http://192.0.2.10"
-            assert shelly_target.login == ("admin", "pw")
-        """
-    )
-    result = pytester.runpytest_subprocess(
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "--shelly-target",
-        "http://192.0.2.10/",
-        "--shelly-login",
-        "admin:pw",
-    )
-    result.assert_outcomes(passed=1)
+    """--shelly-target and --shelly-login belong to this plugin; with a target, the conformance
+    plugin (emulator.conformance) runs its checks and provides shelly_target itself."""
     help_text = pytester.runpytest_subprocess("--help").stdout.str()
-    assert "--shelly-target=URL" in help_text and "--shelly-login" in help_text
+    assert "--shelly-target=URL" in help_text
+    assert "--shelly-login=USER:PASSWORD" in help_text
 
 
 def test_coiot_and_fake_cloud_fixtures(pytester: pytest.Pytester) -> None:
