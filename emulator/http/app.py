@@ -28,7 +28,7 @@ from ..core.errors import DeviceError
 if TYPE_CHECKING:
     from ..runtime import DeviceHost
 
-__all__ = ["create_app", "fast_answer"]
+__all__ = ["answer", "create_app", "fast_answer"]
 
 _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 _UNAUTHENTICATED = {"shelly"}
@@ -52,6 +52,27 @@ _PLAIN_QUERY = re.compile(r"(?:[A-Za-z0-9_.~!$'()*,:@/?=+-]|&|%[0-9A-Fa-f]{2})*"
 type FastAnswer = tuple[str, list[tuple[str, str]], bytes]
 
 
+def answer(
+    host: DeviceHost, path: str, params: dict[str, Any], authorization: str | None
+) -> tuple[int, str, str, list[tuple[str, str]]]:
+    """One request's answer as (status, content type, body, extra headers): the single place
+    where auth is checked and the core is called, for Flask's view and the fast path alike."""
+    device = host.device
+    if path.strip("/") not in _UNAUTHENTICATED and device.auth_enabled:
+        given = _credentials(authorization)
+        if given is None or not device.check_auth(*given):
+            realm = device.identity.hostname
+            return 401, _TEXT, "401 Unauthorized", [("WWW-Authenticate", f'Basic realm="{realm}"')]
+    try:
+        body = host.call(path, params)
+    except DeviceError as error:
+        return error.status, _TEXT, error.message, []
+    return 200, "application/json", json.dumps(body), []
+
+
+_TEXT = "text/plain; charset=utf-8"
+
+
 def fast_answer(environ: dict[str, Any]) -> FastAnswer | None:
     """The view's answer to a plain GET as (status, headers, body); None for anything else."""
     path = environ["PATH_INFO"]
@@ -62,44 +83,16 @@ def fast_answer(environ: dict[str, Any]) -> FastAnswer | None:
         or not _PLAIN_QUERY.fullmatch(query)
     ):
         return None
-    host: DeviceHost = environ["shelly_emu.host"]
-    device = host.device
-    path = path[1:]
-    if path not in _UNAUTHENTICATED and device.auth_enabled:
-        given = _credentials(environ.get("HTTP_AUTHORIZATION"))
-        if given is None or not device.check_auth(*given):
-            realm = device.identity.hostname
-            return _fast_text(
-                "401 Unauthorized", 401, [("WWW-Authenticate", f'Basic realm="{realm}"')]
-            )
     params: dict[str, Any] = {}
     for key, value in parse_qsl(query, keep_blank_values=True):
         params.setdefault(key, value)  # the first value of a repeated key, as request.args
-    try:
-        body = host.call(path, params)
-    except DeviceError as error:
-        return _fast_text(error.message, error.status, [])
-    data = json.dumps(body).encode()
-    return (
-        "200 OK",
-        [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
-        data,
+    status, content_type, text, headers = answer(
+        environ["shelly_emu.host"], path[1:], params, environ.get("HTTP_AUTHORIZATION")
     )
-
-
-def _fast_text(message: str, status: int, headers: list[tuple[str, str]]) -> FastAnswer:
-    data = message.encode()
-    reason = HTTP_STATUS_CODES.get(status, "Unknown").upper()
-    headers = [
-        *headers,
-        ("Content-Type", "text/plain; charset=utf-8"),
-        ("Content-Length", str(len(data))),
-    ]
+    data = text.encode()
+    reason = "OK" if status == 200 else HTTP_STATUS_CODES.get(status, "Unknown").upper()
+    headers = [*headers, ("Content-Type", content_type), ("Content-Length", str(len(data)))]
     return f"{status} {reason}", headers, data
-
-
-def _text(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
-    return Response(message, status=status, mimetype="text/plain", headers=headers)
 
 
 def create_app() -> Flask:
@@ -108,22 +101,12 @@ def create_app() -> Flask:
     @app.route("/", defaults={"path": ""}, methods=_METHODS)
     @app.route("/<path:path>", methods=_METHODS)
     def resource(path: str) -> Response:
-        host: DeviceHost = request.environ["shelly_emu.host"]
-        device = host.device
-        if path.strip("/") not in _UNAUTHENTICATED and device.auth_enabled:
-            given = _credentials(request.headers.get("Authorization"))
-            if given is None or not device.check_auth(*given):
-                realm = device.identity.hostname
-                return _text(
-                    "401 Unauthorized", 401, {"WWW-Authenticate": f'Basic realm="{realm}"'}
-                )
         params: dict[str, Any] = dict(request.args.items())
         if request.method != "GET" and request.mimetype == "application/x-www-form-urlencoded":
             params.update(request.form.items())
-        try:
-            body = host.call(path, params)
-        except DeviceError as error:
-            return _text(error.message, error.status)
-        return Response(json.dumps(body), mimetype="application/json")
+        status, content_type, text, headers = answer(
+            request.environ["shelly_emu.host"], path, params, request.headers.get("Authorization")
+        )
+        return Response(text, status=status, content_type=content_type, headers=headers)
 
     return app
