@@ -15,31 +15,17 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 from aiocoap import CON, GET, NON, Message
 from aiocoap.numbers.types import Type
 
+from ..coiot.codec import MULTICAST_GROUP, CoapCode, CoiotOption
+
 __all__ = ["COIOT_GROUP", "CoapCode", "CoiotOption", "Listener", "Packet", "decode", "request"]
 
-COIOT_GROUP = "224.0.1.187"
-
-
-class CoapCode(IntEnum):
-    """CoAP codes Shelly uses; 0.30 is Shelly's own publish code (coiot.md 3.1)."""
-
-    GET = 0x01
-    PUBLISH = 0x1E
-    CONTENT = 0x45
-
-
-class CoiotOption(IntEnum):
-    """CoIoT options, COIOT_OPTION_N(n) = 3332 + 8 n (Shelly CoIoT doc, coiot.md 3.2)."""
-
-    DEVICE_ID = 3332
-    STATUS_VALIDITY = 3412
-    STATUS_SERIAL = 3420
+# The wire constants are the emulator's own (emulator/coiot/codec.py): one definition of CoIoT.
+COIOT_GROUP = MULTICAST_GROUP
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +161,7 @@ class Listener:
     def next_publish(self, device_ip: str, timeout: float) -> Packet | None:
         """The next 0.30 publish from ``device_ip`` within ``timeout`` seconds, or None."""
         deadline = time.monotonic() + timeout
-        return _receive(self.sock, device_ip, deadline, lambda p: p.code == CoapCode.PUBLISH)
+        return _receive(self.sock, device_ip, deadline, lambda p: p.code == CoapCode.STATUS_PUBLISH)
 
     def close(self) -> None:
         """Close the socket."""

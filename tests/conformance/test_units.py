@@ -40,7 +40,7 @@ def _packet(name: str) -> coap.Packet:
 def test_real_publish_bytes_meet_the_rules() -> None:
     """coiot.md 5's SHSW-1 publish (accepted by aioshelly, shelly-iot, node-shellies) passes."""
     packet = _packet("example_publish.bin")
-    assert (packet.code, packet.mtype, packet.serial_le) == (coap.CoapCode.PUBLISH, "NON", 1)
+    assert (packet.code, packet.mtype, packet.serial_le) == (coap.CoapCode.STATUS_PUBLISH, "NON", 1)
     description = _packet("example_citd_response.bin").json()
     assert status_packet_problems(_shsw1(), packet, description) == []
 
