@@ -1,7 +1,11 @@
 """Fleet scale: start time, ready time and RSS at 100 / 1,000 / 10,000 devices, then GET
-/status throughput and p99 across the 10,000 (load generator in its own process); and a fleet
-with CoIoT at 9,000 devices (its UDP socket per device makes 10,000 need more than the 20,000
-descriptors a process may hold here).
+/status throughput and p99 across the 10,000 (load generator in its own process); a fleet with
+CoIoT per device at 9,000 devices (its UDP socket per device makes 10,000 need more than the
+20,000 descriptors a process may hold here); and 10,000 devices with CoIoT on the shared socket
+(one UDP socket for the fleet), ready when the last device answers HTTP and CoAP GET /cit/s from
+its own address. The shared socket takes a free ephemeral port, not 5683, so that the bench
+never shares the wildcard port with a client or another suite on this machine (the cost per
+device does not depend on the port).
 
 Each size runs in a fresh child process so that RSS figures do not carry over.
 """
@@ -19,12 +23,14 @@ import requests
 
 from bench._common import SERVER_CPU, emit, loadgen, pin_to_cpu, random_block, rss_kb
 from emulator.coiot_udp import CoiotTransport
+from emulator.conformance import coap
 from emulator.fleet import Fleet
 from emulator.fleet_spec import parse_fleet
 from emulator.runtime import Runtime
 
 SIZES = (100, 1_000, 10_000)
 COIOT_SIZE = 9_000
+SHARED_COIOT_SIZE = 10_000
 TARGETS = {
     "start": "",
     "ready": "<= 20 s at 10,000",
@@ -34,7 +40,7 @@ TARGETS = {
 }
 
 
-def child(count: int, http: bool, coiot: bool) -> None:
+def child(count: int, http: bool, coiot: bool, shared: bool = False) -> None:
     first = random_block()
     spec = parse_fleet(
         {"devices": [{"model": "SHPLG-S", "count": count, "address": first, "name": "P{n}"}]}
@@ -42,17 +48,25 @@ def child(count: int, http: bool, coiot: bool) -> None:
     before = rss_kb()
     started = time.perf_counter()
     runtime = Runtime().start()
+    transport = None
     if coiot:
-        CoiotTransport.attach(runtime)
-    fleet = Fleet(spec, runtime).start(per_device=2 if coiot else 1)
+        transport = CoiotTransport.attach(runtime, port=0 if shared else 5683, shared_socket=shared)
+    fleet = Fleet(spec, runtime).start(per_device=2 if coiot and not shared else 1)
     start = time.perf_counter() - started
-    last = fleet[count - 1].url
-    requests.get(f"{last}/shelly", timeout=10).raise_for_status()
+    last = fleet[count - 1]
+    requests.get(f"{last.url}/shelly", timeout=10).raise_for_status()
+    if shared:
+        assert transport is not None
+        packet = coap.request(last.ip, transport.port, "s", confirmable=False, tries=1)
+        if packet is None or packet.source != (last.ip, transport.port):
+            raise SystemExit(f"no CoAP answer from {last.ip}:{transport.port}: {packet}")
     ready = time.perf_counter() - started
     gc.freeze()  # as the CLI does once a fleet is up
     pin_to_cpu(SERVER_CPU)
     after = rss_kb()
-    name = f"fleet {count:,}" + (" + CoIoT" if coiot else "")
+    name = f"fleet {count:,}" + (
+        " + CoIoT shared socket" if shared else " + CoIoT" if coiot else ""
+    )
     emit(name, "start", round(start, 2), "s", TARGETS["start"])
     emit(name, "ready (last device answers)", round(ready, 2), "s", TARGETS["ready"])
     emit(name, "RSS per device", round((after - before) / count, 1), "KB", TARGETS["rss/device"])
@@ -87,9 +101,16 @@ def main() -> None:
     parser.add_argument("--child", type=int)
     parser.add_argument("--http", action="store_true")
     parser.add_argument("--coiot", action="store_true")
+    parser.add_argument("--shared", action="store_true", help="with --coiot: one UDP socket")
+    parser.add_argument("--only-shared", action="store_true", help="run only the shared fleet")
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.http, args.coiot)
+        child(args.child, args.http, args.coiot, args.shared)
+        return
+    shared = [sys.executable, "-m", "bench.fleet_scale", "--coiot", "--shared"]
+    shared += ["--child", str(SHARED_COIOT_SIZE)]
+    if args.only_shared:
+        subprocess.run(shared, check=True, timeout=300)
         return
     for count in SIZES:
         command = [sys.executable, "-m", "bench.fleet_scale", "--child", str(count)]
@@ -98,6 +119,7 @@ def main() -> None:
         subprocess.run(command, check=True, timeout=300)
     command = [sys.executable, "-m", "bench.fleet_scale", "--child", str(COIOT_SIZE), "--coiot"]
     subprocess.run(command, check=True, timeout=300)
+    subprocess.run(shared, check=True, timeout=300)
 
 
 if __name__ == "__main__":

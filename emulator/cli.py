@@ -23,6 +23,7 @@ from .cloud_wiring import link_to_cloud, register_device
 from .coiot_udp import CoiotTransport
 from .conformance import capture_main
 from .conformance import main as conformance_main
+from .fleet_spec import COIOT_SOCKETS
 from .mdns import MdnsAnnouncer
 from .net import loopback_plan
 from .override import load_capture
@@ -100,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     fleet = fleet_cli.add_parser(commands, _login, _models_help())
     for command in (run, demo, fleet):
         command.add_argument("--no-coiot", action="store_true", help="no CoIoT (UDP 5683)")
+        command.add_argument(
+            "--coiot-socket",
+            choices=COIOT_SOCKETS,
+            help="per-device (default): a UDP socket per device on <ip>:5683, so a client on "
+            "this host can bind 0.0.0.0:5683 too; shared: one socket on 0.0.0.0:5683 for every "
+            "device (one descriptor in all; it owns the port). A fleet file's coiot_socket "
+            "applies unless this is given",
+        )
         command.add_argument("--no-mdns", action="store_true", help="no mDNS announcements")
         command.add_argument(
             "--interface",
@@ -113,7 +122,9 @@ def _start(args: argparse.Namespace, state_dir: str | None = None) -> Runtime:
     """A runtime with the transports the options ask for (they serve devices added later)."""
     runtime = Runtime(state_dir=state_dir or args.state_dir).start()
     if not args.no_coiot:
-        CoiotTransport.attach(runtime, interface=args.interface)
+        CoiotTransport.attach(
+            runtime, interface=args.interface, shared_socket=args.coiot_socket == "shared"
+        )
     if not args.no_mdns:
         MdnsAnnouncer.attach(runtime, interfaces=[args.interface])
     return runtime

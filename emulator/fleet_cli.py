@@ -110,11 +110,15 @@ def run(
 ) -> int:
     """Run the fleet until ``wait`` returns; ``start`` gives a runtime with the transports."""
     spec = _fleet_spec(args, default_port)
+    if args.coiot_socket is None:  # the command line wins over the fleet file
+        args.coiot_socket = spec.coiot_socket
     started = time.perf_counter()
     runtime = start(args, spec.state_dir)
     try:
-        # CoIoT binds one UDP socket per device beside its HTTP listener.
-        fleet = Fleet(spec, runtime).start(_progress, per_device=1 if args.no_coiot else 2)
+        # CoIoT per device binds one UDP socket per device beside its HTTP listener; the shared
+        # socket is one for the whole fleet.
+        coiot_sockets = 0 if args.no_coiot or args.coiot_socket == "shared" else 1
+        fleet = Fleet(spec, runtime).start(_progress, per_device=1 + coiot_sockets)
     except BaseException:
         runtime.stop()
         raise

@@ -2,6 +2,7 @@
 
     state_dir: ./state                 # optional: settings survive restarts and kill -9
     control: 127.0.0.1:8080            # optional: the control API (/_emu/...)
+    coiot_socket: shared               # optional: one UDP socket for all (default per-device)
     defaults: {login: admin:secret}    # optional: keys every group inherits
     devices:
       - model: SHPLG-S                 # model code or profile name
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +36,23 @@ import yaml
 from .core.identity import derive_mac, normalise_mac
 from .profiles import ProfileError, load_profile
 
-__all__ = ["CloudSpec", "DeviceSpec", "FleetError", "FleetSpec", "load_fleet", "parse_fleet"]
+__all__ = [
+    "COIOT_SOCKETS",
+    "CloudSpec",
+    "DeviceSpec",
+    "FleetError",
+    "FleetSpec",
+    "load_fleet",
+    "parse_fleet",
+]
 
 _GROUP_KEYS = {
     "model", "count", "address", "http_port", "coap_port", "name", "seed", "mac", "fw",
     "longid", "login", "coiot_peer", "cloud", "settings", "relays", "world",
 }  # fmt: skip
-_TOP_KEYS = {"state_dir", "control", "defaults", "devices"}
+_TOP_KEYS = {"state_dir", "control", "coiot_socket", "defaults", "devices"}
+#: How CoIoT is served (emulator/coiot_udp.py): a socket per device, or one for every device.
+COIOT_SOCKETS = ("per-device", "shared")
 #: Upper bound on one fleet file (the descriptor hard limit here is 20,000 per process).
 MAX_DEVICES = 100_000
 
@@ -96,6 +107,8 @@ class FleetSpec:
     state_dir: str | None = None
     control: tuple[str, int] | None = None
     source: str = "<fleet>"
+    #: "shared": one wildcard UDP socket serves every device (one descriptor per device in all).
+    coiot_socket: str = "per-device"
 
 
 def load_fleet(path: str | Path) -> FleetSpec:
@@ -107,7 +120,7 @@ def load_fleet(path: str | Path) -> FleetSpec:
         raise FleetError(f"{path}: {error}") from None
     spec = parse_fleet(data, str(path))
     if spec.state_dir is not None and not Path(spec.state_dir).is_absolute():
-        spec = FleetSpec(spec.devices, str(path.parent / spec.state_dir), spec.control, spec.source)
+        spec = replace(spec, state_dir=str(path.parent / spec.state_dir))
     return spec
 
 
@@ -134,11 +147,17 @@ def parse_fleet(data: Any, source: str = "<fleet>") -> FleetSpec:
         raise FleetError(f"{source}: {len(devices)} devices; at most {MAX_DEVICES} per fleet")
     _check_unique(devices, source)
     state_dir = data.get("state_dir")
+    coiot_socket = str(data.get("coiot_socket", "per-device"))
+    if coiot_socket not in COIOT_SOCKETS:
+        raise FleetError(
+            f"{source}: coiot_socket: {coiot_socket!r}; want one of {', '.join(COIOT_SOCKETS)}"
+        )
     return FleetSpec(
         tuple(devices),
         str(state_dir) if state_dir is not None else None,
         _endpoint(data["control"], f"{source}: control") if data.get("control") else None,
         source,
+        coiot_socket,
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import requests
 
+from emulator.conformance import coap
 from emulator.net import free_loopback_address, free_loopback_block
 
 
@@ -58,3 +59,33 @@ def test_fleet_command_refuses_a_bad_file(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "devices[0]: unknown key 'colour'" in done.stderr
+
+
+def test_fleet_file_can_serve_coiot_from_one_shared_socket(tmp_path: Path) -> None:
+    """``coiot_socket: shared``: every device answers CoAP on <its address>:5683 from there,
+    through one wildcard socket (bound with SO_REUSEADDR beside other suites' devices)."""
+    first = free_loopback_block(2)
+    fleet_file = tmp_path / "fleet.yaml"
+    fleet_file.write_text(
+        f"coiot_socket: shared\ndevices:\n  - {{model: SHSW-1, count: 2, address: {first}}}\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emulator.cli", "fleet", str(fleet_file), "--no-mdns",
+         "--control", "off"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(3)]
+        assert lines[2].startswith("ready: 2 devices in "), lines
+        second = requests.get(f"http://{first}/shelly", timeout=5).json()
+        assert second["type"] == "SHSW-1"
+        packet = coap.request(first, 5683, "s", confirmable=False, tries=2)
+        assert packet is not None and packet.source == (first, 5683)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert "cannot bind" not in err

@@ -98,6 +98,11 @@ def test_cloud_and_control_sections() -> None:
     )
 
 
+def test_coiot_socket_is_per_device_unless_the_file_says_shared() -> None:
+    assert parse_fleet(_one()).coiot_socket == "per-device"
+    assert parse_fleet({**_one(), "coiot_socket": "shared"}).coiot_socket == "shared"
+
+
 def test_state_dir_is_relative_to_the_file(tmp_path: Path) -> None:
     path = tmp_path / "fleet.yaml"
     path.write_text("state_dir: state\ndevices:\n  - {model: SHSW-1, address: 127.24.0.1}\n")
@@ -122,6 +127,9 @@ def test_state_dir_is_relative_to_the_file(tmp_path: Path) -> None:
             _one(address="127.255.255.255", count=2), "run out of range", id="leaves-loopback"
         ),
         pytest.param(_one(login="admin"), "USER:PASSWORD", id="bad-login"),
+        pytest.param(
+            {**_one(), "coiot_socket": "one"}, "coiot_socket: 'one'", id="bad-coiot-socket"
+        ),
         pytest.param(_one(mac="nope"), "MAC must be 12 hex digits", id="bad-mac"),
         pytest.param(_one(name="{x}"), "bad pattern", id="bad-name"),
         pytest.param(_one(cloud="http://x"), "not a ws:// or wss:// URL", id="bad-cloud"),
