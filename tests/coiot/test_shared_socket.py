@@ -196,9 +196,9 @@ def shared_5683() -> Iterator[Runtime]:
     """Real clock, shared socket on 0.0.0.0:5683 (SO_REUSEADDR: see the module docstring)."""
     runtime = Runtime().start()
     transport = CoiotTransport.attach(runtime, shared_socket=True)
-    if transport._shared is None:  # could not bind (logged): say so rather than fail oddly
+    if transport._shared is None:  # could not bind (logged): fail with the reason, not oddly
         runtime.stop()
-        pytest.skip("cannot bind 0.0.0.0:5683 here")
+        pytest.fail("cannot bind 0.0.0.0:5683 (another socket holds it without SO_REUSEADDR)")
     yield runtime
     runtime.stop()
 
