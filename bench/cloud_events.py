@@ -14,7 +14,7 @@ import time
 from websockets.asyncio.client import ClientConnection, connect
 
 from fake_cloud import CloudConfig, FakeCloud
-from fake_cloud.state import Grant
+from fake_cloud.state.backend import Grant
 
 HEXID = "b0b0b0"
 WAIT = 10.0

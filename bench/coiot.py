@@ -16,9 +16,9 @@ import time
 
 from aioshelly.block_device.coap import CoapMessage
 
-from emulator.coiot_udp import CoiotTransport
-from emulator.net import free_loopback_address
 from emulator.runtime import DeviceHost, Runtime
+from emulator.runtime.net import free_loopback_address
+from emulator.transports.coiot.udp import CoiotTransport
 
 
 class Receiver(threading.Thread):

@@ -22,11 +22,11 @@ import time
 import requests
 
 from bench._common import SERVER_CPU, emit, loadgen, pin_to_cpu, random_block, rss_kb
-from emulator.coiot_udp import CoiotTransport
 from emulator.conformance import coap
 from emulator.fleet import Fleet
-from emulator.fleet_spec import parse_fleet
+from emulator.fleet.spec import parse_fleet
 from emulator.runtime import Runtime
+from emulator.transports.coiot.udp import CoiotTransport
 
 SIZES = (100, 1_000, 10_000)
 COIOT_SIZE = 9_000

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from bench._common import emit, random_block
 from emulator.fleet import Fleet
-from emulator.fleet_spec import parse_fleet
-from emulator.persistence import StateStore
+from emulator.fleet.spec import parse_fleet
+from emulator.runtime.persistence import StateStore
 
 COUNT = 10_000
 CHANGES = 2_000

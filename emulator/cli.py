@@ -18,17 +18,17 @@ from collections.abc import Sequence
 from fake_cloud import CloudConfig, FakeCloud
 from fake_cloud.cli import main as cloud_main
 
-from . import fleet_cli
-from .cloud_wiring import link_to_cloud, register_device
-from .coiot_udp import CoiotTransport
 from .conformance import capture_main
 from .conformance import main as conformance_main
-from .fleet_spec import COIOT_SOCKETS
-from .mdns import MdnsAnnouncer
-from .net import loopback_plan
-from .override import load_capture
-from .profiles import ProfileError, all_profiles
-from .runtime import DeviceHost, Runtime
+from .fleet import cli as fleet_cli
+from .fleet.spec import COIOT_SOCKETS
+from .runtime.net import loopback_plan
+from .runtime.override import load_capture
+from .runtime.profiles import ProfileError, all_profiles
+from .runtime.runtime import DeviceHost, Runtime
+from .transports.cloud_wiring import link_to_cloud, register_device
+from .transports.coiot.udp import CoiotTransport
+from .transports.mdns import MdnsAnnouncer
 
 __all__ = ["main"]
 

@@ -4,8 +4,8 @@ plane. Standalone: it never imports `emulator`; devices reach it over the device
 `fake_cloud.cli.main()`.
 """
 
-from fake_cloud.clock import ManualClock, SystemClock
-from fake_cloud.config import CloudConfig, Policies
 from fake_cloud.server import Endpoint, FakeCloud
+from fake_cloud.state.clock import ManualClock, SystemClock
+from fake_cloud.state.config import CloudConfig, Policies
 
 __all__ = ["CloudConfig", "Endpoint", "FakeCloud", "ManualClock", "Policies", "SystemClock"]

@@ -11,8 +11,8 @@ import sys
 import threading
 from pathlib import Path
 
-from fake_cloud.config import CloudConfig
 from fake_cloud.server import FakeCloud
+from fake_cloud.state.config import CloudConfig
 
 __all__ = ["main", "parser"]
 

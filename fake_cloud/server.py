@@ -30,16 +30,16 @@ import uvicorn
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 
-from fake_cloud._asgi import WsgiBridge
-from fake_cloud.clock import Clock
-from fake_cloud.config import CloudConfig
-from fake_cloud.context import Services
-from fake_cloud.control import Control
-from fake_cloud.control_http import control_blueprint
-from fake_cloud.pages import pages
-from fake_cloud.rest import Role, create_app
-from fake_cloud.state import Server, StateError
-from fake_cloud.ws import Hub
+from fake_cloud.api._asgi import WsgiBridge
+from fake_cloud.api.context import Services
+from fake_cloud.api.pages import pages
+from fake_cloud.api.rest import Role, create_app
+from fake_cloud.api.ws import Hub
+from fake_cloud.control.plane import Control
+from fake_cloud.control.routes import control_blueprint
+from fake_cloud.state.backend import Server, StateError
+from fake_cloud.state.clock import Clock
+from fake_cloud.state.config import CloudConfig
 
 __all__ = ["Endpoint", "FakeCloud"]
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from emulator.core.clock import ManualClock
-from emulator.net import free_loopback_address
 from emulator.runtime import DeviceHost, Runtime
+from emulator.runtime.net import free_loopback_address
 
 HTTP_PORT = 80 if os.geteuid() == 0 else 0
 

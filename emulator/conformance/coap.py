@@ -20,7 +20,7 @@ from typing import Any
 from aiocoap import CON, GET, NON, Message
 from aiocoap.numbers.types import Type
 
-from ..coiot.codec import MULTICAST_GROUP, CoapCode, CoiotOption
+from ..transports.coiot.codec import MULTICAST_GROUP, CoapCode, CoiotOption
 
 __all__ = ["COIOT_GROUP", "CoapCode", "CoiotOption", "Listener", "Packet", "decode", "request"]
 

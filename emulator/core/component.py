@@ -13,7 +13,7 @@ from .errors import BadRequest
 from .params import Params
 
 if TYPE_CHECKING:
-    from ..profiles import ComponentSpec
+    from ..runtime.profiles import ComponentSpec
     from .device import Device
 
 __all__ = ["Component", "Handler"]

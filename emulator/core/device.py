@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from ..profiles import Profile
+from ..runtime.profiles import Profile
 from . import inputs, ir, light, meter, relay, roller, sensors, sleep  # noqa: F401  (importing registers the component kinds)
 from .clock import Now
 from .component import Component, Handler

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..coiot.description import model_of, serves_cit_d_over_http
-from ..profiles import ProfileError
+from ..runtime.profiles import ProfileError
+from ..transports.coiot.description import model_of, serves_cit_d_over_http
 from . import common
 from .clock import Now
 from .component import Handler

@@ -22,7 +22,7 @@ from .sensors import UNIT_PATH
 from .world import SENSED
 
 if TYPE_CHECKING:
-    from ..profiles import Profile
+    from ..runtime.profiles import Profile
 
 __all__ = ["WHILE_ASLEEP", "Sleep", "while_asleep"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from emulator.profiles import all_profiles
+from emulator.runtime.profiles import all_profiles
 from tests.shapes import shape_diff
 
 CAPTURES = Path(__file__).resolve().parents[2].parent / "shared" / "captures"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from emulator.profiles import all_profiles
+from emulator.runtime.profiles import all_profiles
 
 VOLATILE = {"time", "unixtime", "uptime"}
 

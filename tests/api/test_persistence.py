@@ -8,8 +8,8 @@ import json
 import requests
 
 from emulator.core.clock import ManualClock
-from emulator.net import free_loopback_address
 from emulator.runtime import Runtime
+from emulator.runtime.net import free_loopback_address
 
 
 def test_settings_survive_a_restart(tmp_path) -> None:

@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from fake_cloud import FakeCloud
-from fake_cloud.events import Event, OnlineChanged
+from fake_cloud.state.events import Event, OnlineChanged
 
 TIMEOUT = 5.0 * float(os.environ.get("SHELLY_TESTS_TIMEOUT_FACTOR", "1"))
 MAX_FRAMES = 500

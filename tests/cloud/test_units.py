@@ -3,15 +3,15 @@ tokens, policies. No sockets, no threads, no wall clock."""
 
 import pytest
 
-from fake_cloud.clock import ManualClock
-from fake_cloud.commands import Call, CommandError, apply_call, translate
-from fake_cloud.config import Policies, SecondConnection
-from fake_cloud.events import OnlineChanged, SettingsChanged
-from fake_cloud.faults import Faults, RateLimiter
-from fake_cloud.ids import parse_id
-from fake_cloud.render import SocketKind, all_status, event_frame
-from fake_cloud.state import Backend, Server, StateError
-from fake_cloud.tokens import Audience, TokenError, Tokens
+from fake_cloud.api.commands import Call, CommandError, apply_call, translate
+from fake_cloud.api.render import SocketKind, all_status, event_frame
+from fake_cloud.state.backend import Backend, Server, StateError
+from fake_cloud.state.clock import ManualClock
+from fake_cloud.state.config import Policies, SecondConnection
+from fake_cloud.state.events import OnlineChanged, SettingsChanged
+from fake_cloud.state.faults import Faults, RateLimiter
+from fake_cloud.state.ids import parse_id
+from fake_cloud.state.tokens import Audience, TokenError, Tokens
 
 RELAY = {"relays": [{"ison": False}, {"ison": True}]}
 ROLLER = {"rollers": [{"state": "stop", "current_pos": 40, "positioning": True}]}

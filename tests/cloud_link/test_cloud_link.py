@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
-from emulator.cloud_link import CloudLinks
+from emulator.transports.cloud_link import CloudLinks
 
 
 class LinkServer:

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from emulator.coiot_udp import CoiotTransport
 from emulator.core.clock import ManualClock
-from emulator.net import free_loopback_address
 from emulator.runtime import DeviceHost, Runtime
+from emulator.runtime.net import free_loopback_address
+from emulator.transports.coiot.udp import CoiotTransport
 
 #: Network waits scale with SHELLY_TESTS_TIMEOUT_FACTOR (websockets' MS idea).
 FACTOR = float(os.environ.get("SHELLY_TESTS_TIMEOUT_FACTOR", "1"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from aioshelly.block_device.coap import CoapMessage, CoapType
 
-from emulator.coiot.codec import (
+from emulator.transports.coiot.codec import (
     CoapCode,
     Request,
     encode_publish,
@@ -16,7 +16,7 @@ from emulator.coiot.codec import (
     parse_request,
     validity_for,
 )
-from emulator.coiot.description import load_model, payload
+from emulator.transports.coiot.description import load_model, payload
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "coiot"
 SHSW1 = "SHSW-1#34945472A643#2"

@@ -14,8 +14,12 @@ from aioshelly.block_device.coap import COAP, CoapMessage
 from aioshelly.block_device.device import BlockDevice
 from aioshelly.common import ConnectionOptions
 
-from emulator.coiot.codec import encode_publish
-from emulator.coiot.description import (
+from emulator.core.clock import ManualClock
+from emulator.core.errors import NotFound
+from emulator.runtime import DeviceHost, Runtime
+from emulator.runtime.profiles import ProfileError, all_profiles
+from emulator.transports.coiot.codec import encode_publish
+from emulator.transports.coiot.description import (
     MissingValue,
     load_model,
     model_of,
@@ -23,11 +27,7 @@ from emulator.coiot.description import (
     payload,
     serves_cit_d_over_http,
 )
-from emulator.coiot.node import DeviceState
-from emulator.core.clock import ManualClock
-from emulator.core.errors import NotFound
-from emulator.profiles import ProfileError, all_profiles
-from emulator.runtime import DeviceHost, Runtime
+from emulator.transports.coiot.node import DeviceState
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 SPEC = SHARED / "spec" / "coiot"

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 from zeroconf import ServiceBrowser, ServiceStateChange, Zeroconf
 
-from emulator.mdns import SERVICE_TYPE, MdnsAnnouncer
-from emulator.net import free_loopback_address
-from emulator.profiles import all_profiles
 from emulator.runtime import DeviceHost, Runtime
+from emulator.runtime.net import free_loopback_address
+from emulator.runtime.profiles import all_profiles
+from emulator.transports.mdns import SERVICE_TYPE, MdnsAnnouncer
 
 from .conftest import WAIT
 

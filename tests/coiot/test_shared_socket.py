@@ -31,12 +31,12 @@ from aioshelly.block_device.coap import COAP, CoapMessage, CoapType
 from aioshelly.block_device.device import BlockDevice
 from aioshelly.common import ConnectionOptions, get_info
 
-from emulator.coiot_udp import CoiotTransport
 from emulator.conformance import coap as conformance_coap
 from emulator.core.clock import ManualClock
-from emulator.faults import Faults
-from emulator.net import free_loopback_address
 from emulator.runtime import DeviceHost, Runtime
+from emulator.runtime.net import free_loopback_address
+from emulator.transports.coiot.udp import CoiotTransport
+from emulator.transports.faults import Faults
 
 from .conftest import WAIT, Client, reboot
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from emulator.clock import ManualClock
-from emulator.coiot_udp import CoiotTransport
 from emulator.conformance import capture_main
-from emulator.net import free_loopback_address
-from emulator.override import load_capture
-from emulator.profiles import all_profiles
 from emulator.runtime import Runtime
+from emulator.runtime.net import free_loopback_address
+from emulator.runtime.override import load_capture
+from emulator.runtime.profiles import all_profiles
+from emulator.transports.coiot.udp import CoiotTransport
 
 RUN_TIMEOUT = 120
 

@@ -14,7 +14,7 @@ import jwt
 import pytest
 import requests
 
-from emulator.cloud_wiring import cloud_id, link_to_cloud, register_device
+from emulator.transports.cloud_wiring import cloud_id, link_to_cloud, register_device
 from fake_cloud import CloudConfig, FakeCloud
 from tests.cloud.support import CallbackServer, WsClient, browser, wait_online
 

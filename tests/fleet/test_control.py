@@ -9,10 +9,10 @@ import pytest
 import requests
 
 from emulator.clock import ManualClock
-from emulator.control import serve
 from emulator.fleet import Fleet
-from emulator.fleet_spec import parse_fleet
-from emulator.net import free_loopback_address, free_loopback_block
+from emulator.fleet.control import serve
+from emulator.fleet.spec import parse_fleet
+from emulator.runtime.net import free_loopback_address, free_loopback_block
 
 
 @pytest.fixture

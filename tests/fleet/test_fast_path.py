@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from emulator.clock import ManualClock
-from emulator.http.app import fast_answer
-from emulator.net import free_loopback_address
 from emulator.runtime import DeviceHost, Runtime
+from emulator.runtime.net import free_loopback_address
+from emulator.transports.http.app import fast_answer
 
 PATHS = [
     "/shelly", "/status", "/settings", "/settings/relay/0", "/relay/0", "/relay/9", "/meter/0",

@@ -16,9 +16,9 @@ import requests
 
 from emulator.clock import ManualClock
 from emulator.fleet import Fleet
-from emulator.fleet_spec import FleetError, parse_fleet
-from emulator.net import free_loopback_block
+from emulator.fleet.spec import FleetError, parse_fleet
 from emulator.runtime import Runtime
+from emulator.runtime.net import free_loopback_block
 
 
 def _spec(count: int = 5, **group: object) -> dict[str, object]:
@@ -113,7 +113,7 @@ _KILLED_FLEET = textwrap.dedent(
     """
     import sys, threading
     from emulator.fleet import Fleet
-    from emulator.fleet_spec import parse_fleet
+    from emulator.fleet.spec import parse_fleet
     spec = parse_fleet({"devices": [{"model": "SHSW-1", "count": 3, "address": sys.argv[1]}]})
     fleet = Fleet(spec, state_dir=sys.argv[2]).start()
     print("ready", flush=True)

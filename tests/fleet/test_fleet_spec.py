@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.fleet_spec import FleetError, load_fleet, parse_fleet
+from emulator.fleet.spec import FleetError, load_fleet, parse_fleet
 
 
 def _one(**group: object) -> dict[str, object]:

@@ -7,7 +7,7 @@ import pytest
 from emulator.core.clock import ManualClock
 from emulator.core.device import Device
 from emulator.core.identity import derive_mac, make_identity
-from emulator.profiles import all_profiles
+from emulator.runtime.profiles import all_profiles
 
 
 def _device(model: str) -> Device:

@@ -19,7 +19,7 @@ from aioshelly.block_device import COAP, BlockDevice
 from aioshelly.common import ConnectionOptions, is_firmware_supported
 from aioshelly.exceptions import DeviceConnectionError
 
-from emulator.profiles import load_profile
+from emulator.runtime.profiles import load_profile
 
 #: Real pre-20201124 builds (captures SHBLB-1 settings__3, SHHT-1 settings__1, SHSM-01 status__1).
 CAPTURED_FW = {

@@ -1,0 +1,100 @@
+"""The simulated physical world of one running device, usable from any thread.
+
+``host.world.set_load(0, 60)``, ``.press(0)``, ``.flip(0)``, ``.power_cycle()``,
+``.set_temperature(25)``, ``.set_smoke(True)``: each action runs on the device's loop with the
+runtime's clock and dispatches the events it causes, so meters, overpower, thresholds and
+wake-ups, CoIoT and the cloud all see it as they would see the real thing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..core.ir import IrEmission
+    from .runtime import DeviceHost
+
+__all__ = ["World"]
+
+
+class World:
+    """Physical actions on one device."""
+
+    def __init__(self, host: DeviceHost) -> None:
+        self._host = host
+        self._device = host.device
+
+    def _do(self, action) -> None:  # type: ignore[no-untyped-def]
+        self._host.runtime.call(lambda: self._host.act(action))
+
+    def set_load(self, channel: int, watts: float) -> None:
+        """Watts the load on output ``channel`` draws while the output is on."""
+        self._do(lambda now: self._device.world_set_load(channel, watts, now))
+
+    def set_motor_power(self, channel: int, watts: float) -> None:
+        """Watts the roller motor draws while moving (raise it to simulate an obstacle)."""
+        self._do(lambda now: self._device.world_set_motor_power(channel, watts, now))
+
+    def set_travel_time(self, channel: int, seconds: float) -> None:
+        """End-to-end travel time of the real roller mechanism (what calibration measures)."""
+        self._do(lambda now: self._device.world_set_travel_time(channel, seconds))
+
+    def press(self, channel: int = 0, *, long: bool = False) -> None:
+        """Push a momentary button (short, or long past ``longpush_time``)."""
+        self._do(lambda now: self._device.world_press(channel, now, long=long))
+
+    def set_input(self, channel: int, level: bool) -> None:
+        """Move a toggle switch to ``level``."""
+        self._do(lambda now: self._device.world_set_input(channel, level, now))
+
+    def flip(self, channel: int = 0) -> None:
+        """Move a toggle switch to its other position."""
+        self._do(
+            lambda now: self._device.world_set_input(
+                channel, not self._device._input(channel).level, now
+            )
+        )
+
+    def set_device_temperature(self, celsius: float) -> None:
+        self._do(lambda now: self._device.world_set_device_temperature(celsius, now))
+
+    def set_rssi(self, rssi: int) -> None:
+        self._do(lambda now: self._device.world_set_rssi(rssi, now))
+
+    def _sense(self, quantity: str, value: float | bool) -> None:
+        self._do(lambda now: self._device.world_sense(quantity, value, now))
+
+    def set_temperature(self, celsius: float) -> None:
+        """Room temperature (H&T, Smoke, Sense); beyond the threshold it wakes a sleeper."""
+        self._sense("temperature", celsius)
+
+    def set_humidity(self, percent: float) -> None:
+        self._sense("humidity", percent)
+
+    def set_lux(self, lux: float) -> None:
+        self._sense("lux", lux)
+
+    def set_motion(self, moving: bool) -> None:
+        """Someone moves in front of the Sense's PIR (True) or stopped moving (False)."""
+        self._sense("motion", moving)
+
+    def set_battery(self, percent: float) -> None:
+        """Battery charge; falling to the profile's low level wakes a sleeper ("battery")."""
+        self._sense("battery", percent)
+
+    def set_charger(self, plugged: bool) -> None:
+        self._sense("charger", plugged)
+
+    def set_smoke(self, smoke: bool) -> None:
+        """Smoke in the Smoke's chamber: the alarm wakes it and keeps it awake until cleared."""
+        self._sense("smoke", smoke)
+
+    def ir_received(self) -> list[IrEmission]:
+        """Every IR code the device sent, oldest first (what a TV in the room would have seen)."""
+        return self._host.runtime.call(
+            lambda: [code for ir in self._device.of_kind("ir") for code in ir.emitted]
+        )
+
+    def power_cycle(self) -> None:
+        """Cut and restore power: uptime restarts, default_state applies, settings stay."""
+        self._do(self._device.power_cycle)

@@ -1,0 +1,1 @@
+"""Transports: how a device meets the network (HTTP, CoIoT, mDNS, the cloud link)."""

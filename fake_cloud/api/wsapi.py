@@ -1,0 +1,188 @@
+"""Requests arriving on integrator and account sockets.
+
+`Shelly:CommandRequest` (both sockets; seed 002, INT-COMM §2.4.2) is checked — visibility,
+control right (`accessGroups` bit 0), online ("no command buffering occurs", seed 002), command
+shape — then played on the device, and answered with `Shelly:CommandResponse` carrying the same
+`trid`. `Integrator:ActionRequest` (integrator socket, §2.4.4) answers DeviceVerify and
+DeviceGetSettings with OK, UNAUTHORIZED, WRONG_API_PARAMETERS or WRONG_HOST.
+
+A frame that is not a JSON object gets an `Error` event and the socket stays open; other events
+are ignored, as the docs ask of clients (seed 002 "gracefully ignore unknown … event types").
+"""
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any
+
+from fake_cloud.api.commands import CommandError, apply_call, translate
+from fake_cloud.api.context import Services
+from fake_cloud.api.link import LinkError
+from fake_cloud.api.render import (
+    SocketKind,
+    action_response,
+    command_response,
+    device_facts,
+    error_event,
+    integrator_id,
+)
+from fake_cloud.state.backend import Device, can_control
+from fake_cloud.state.config import IdForm
+from fake_cloud.state.faults import Fault
+from fake_cloud.state.ids import hex_to_dec
+
+if TYPE_CHECKING:
+    from fake_cloud.api.ws import Hub, Socket
+
+__all__ = ["handle_frame"]
+
+ACTIONS = ("DeviceVerify", "DeviceGetSettings")
+
+
+def handle_frame(hub: "Hub", socket: "Socket", message: str | bytes) -> None:
+    recorder = hub.services.recorder
+    if isinstance(message, bytes):
+        recorder.add("ws_in", socket=socket.id, raw=message.hex())
+        hub.send(socket, error_event("binary frames are not supported"))
+        return
+    try:
+        frame = json.loads(message)
+    except ValueError:
+        frame = None
+    if not isinstance(frame, dict):
+        recorder.add("ws_in", socket=socket.id, raw=message)
+        hub.send(socket, error_event("frame must be a JSON object"))
+        return
+    recorder.add("ws_in", socket=socket.id, frame=frame)
+    event = frame.get("event")
+    if event == "Shelly:CommandRequest":
+        hub.spawn(_command(hub, socket, frame))
+    elif event == "Integrator:ActionRequest" and socket.kind == SocketKind.INTEGRATOR:
+        hub.spawn(_action(hub, socket, frame))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+async def _fault(services: Services, target: str) -> Fault | None:
+    fault = services.faults.match(target)
+    if fault is not None and fault.delay:
+        await asyncio.sleep(fault.delay)
+    return fault
+
+
+def _target(
+    services: Services, socket: "Socket", raw: Any
+) -> tuple[Device | None, str, int, str | None]:
+    """(device, id as this socket writes it, user for the answer, refusal reason or None)."""
+    backend, policies = services.backend, services.policies
+    principal = socket.principal
+    assert principal is not None
+    with backend.lock:
+        if principal.kind is SocketKind.INTEGRATOR:
+            form = policies.integrator_device_id
+            device = backend.find_device(raw, prefer_dec=form is IdForm.DEC)
+            grant = backend.grant(principal.tag or "", device.id) if device else None
+            if device is None or grant is None:
+                return None, str(raw), 0, "unauthorized"
+            shown, user = integrator_id(device, form), device.owner
+            if backend.device_server(device) != socket.server or not can_control(grant.access):
+                return device, shown, user, "unauthorized"
+        else:
+            user = principal.user or 0
+            device = backend.find_device(raw, prefer_dec=True)
+            if (
+                device is None
+                or device.owner != user
+                or backend.device_server(device) != socket.server
+            ):
+                return None, str(raw), user, "unauthorized"
+            shown = hex_to_dec(device.id)
+        if not device.online:
+            return device, shown, user, "offline"
+        return device, shown, user, None
+
+
+async def _command(hub: "Hub", socket: "Socket", frame: dict[str, Any]) -> None:
+    services = hub.services
+    res = services.policies.res
+    trid = frame.get("trid")
+    if not _is_number(trid):
+        hub.send(socket, error_event("Shelly:CommandRequest needs a numeric trid"))
+        return
+    fault = await _fault(services, "ws:Shelly:CommandRequest")
+    if fault is not None and fault.drop:
+        return
+    device, shown, user, refusal = _target(services, socket, frame.get("deviceId"))
+
+    def answer(error: str | None = None) -> None:
+        hub.send(socket, command_response(trid, shown, user, error))
+
+    if fault is not None and fault.error is not None:
+        answer(fault.error)
+        return
+    if refusal is not None or device is None:
+        answer(res.get(refusal or "unauthorized"))
+        return
+    data = frame.get("data")
+    try:
+        if not isinstance(data, dict):
+            raise CommandError("params", "data must be an object")
+        with services.backend.lock:
+            call = translate(data.get("cmd"), data.get("params", {}), device.status)
+    except CommandError as exc:
+        answer(res.get(exc.reason))
+        return
+    session = hub.links.get(device.id)
+    if session is None and not device.virtual:
+        answer(res.get("offline"))  # the link dropped while the command was checked
+        return
+    if session is None:
+        with services.backend.lock:
+            status, _ = apply_call(device.status, call)
+            if not services.policies.response_before_status:
+                services.backend.update_status(device.id, status)
+            answer()
+            if services.policies.response_before_status:
+                services.backend.update_status(device.id, status)
+        return
+    try:
+        await session.call(call, services.policies.command_timeout)
+        answer()
+    except LinkError as exc:
+        answer(res.get(exc.reason, str(exc)))
+    finally:
+        session.finish()
+
+
+async def _action(hub: "Hub", socket: "Socket", frame: dict[str, Any]) -> None:
+    services = hub.services
+    backend = services.backend
+    trid = frame.get("trid")
+    data = frame.get("data")
+    raw = data.get("deviceId") if isinstance(data, dict) else None
+    fault = await _fault(services, "ws:Integrator:ActionRequest")
+    if fault is not None and fault.drop:
+        return
+    if fault is not None and fault.error is not None:
+        hub.send(socket, action_response(trid, fault.error, raw))
+        return
+    action = data.get("action") if isinstance(data, dict) else None
+    if action not in ACTIONS or raw is None or not _is_number(trid):
+        hub.send(socket, action_response(trid, "WRONG_API_PARAMETERS", raw))
+        return
+    form = services.policies.integrator_device_id
+    tag = socket.principal.tag if socket.principal else None
+    with backend.lock:
+        device = backend.find_device(raw, prefer_dec=form is IdForm.DEC)
+        grant = backend.grant(tag or "", device.id) if device else None
+        if device is None or grant is None:
+            reply = action_response(trid, "UNAUTHORIZED", raw)
+        elif (server := backend.device_server(device)) != socket.server:
+            host = backend.servers[server].host
+            shown = integrator_id(device, form)
+            reply = action_response(trid, "WRONG_HOST", shown, device.owner, host=host)
+        else:
+            facts = device_facts(device, grant.access, action == "DeviceGetSettings")
+            reply = action_response(trid, "OK", integrator_id(device, form), device.owner, **facts)
+    hub.send(socket, reply)
