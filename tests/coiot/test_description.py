@@ -28,10 +28,8 @@ from emulator.core.clock import ManualClock
 from emulator.core.errors import NotFound
 from emulator.profiles import ProfileError, all_profiles
 from emulator.runtime import DeviceHost, Runtime
-
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-SPEC = SHARED / "spec" / "coiot"
-CAPTURES = SHARED / "captures"
+from tests.datafiles import CAPTURES
+from tests.datafiles import COIOT_PAYLOADS as SPEC
 
 
 def _json(path: Path) -> Any:
