@@ -1,4 +1,4 @@
-"""Every emulated body has the shape real firmware gives (../shared/captures).
+"""Every emulated body has the shape real firmware gives (tests/data/captures).
 
 Captures of the firmware a profile emulates must match exactly (keys, nesting, JSON types).
 Captures of older firmware must be covered too, except for what later firmware removed or
@@ -15,9 +15,9 @@ import pytest
 import requests
 
 from emulator.runtime.profiles import all_profiles
+from tests.datafiles import CAPTURES
 from tests.shapes import shape_diff
 
-CAPTURES = Path(__file__).resolve().parents[2].parent / "shared" / "captures"
 ENDPOINTS = {"relay_0": "relay/0", "settings_relay_0": "settings/relay/0", "ir_list": "ir/list"}
 
 #: Shape differences an older firmware's capture may show against the 1.14 emulation.

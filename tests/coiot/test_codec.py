@@ -3,8 +3,6 @@ exactly as real clients send them, and malformed datagrams (spec/coiot.md ยง3, ย
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from aioshelly.block_device.coap import CoapMessage, CoapType
 
@@ -17,8 +15,8 @@ from emulator.transports.coiot.codec import (
     validity_for,
 )
 from emulator.transports.coiot.description import load_model, payload
+from tests.datafiles import COIOT_PAYLOADS as SPEC
 
-SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "coiot"
 SHSW1 = "SHSW-1#34945472A643#2"
 G = b'{"G":[[0,9103,0],[0,1101,1],[0,2101,0],[0,2102,""],[0,2103,0]]}'
 

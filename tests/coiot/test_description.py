@@ -28,10 +28,8 @@ from emulator.transports.coiot.description import (
     serves_cit_d_over_http,
 )
 from emulator.transports.coiot.node import DeviceState
-
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-SPEC = SHARED / "spec" / "coiot"
-CAPTURES = SHARED / "captures"
+from tests.datafiles import CAPTURES
+from tests.datafiles import COIOT_PAYLOADS as SPEC
 
 
 def _json(path: Path) -> Any:

@@ -1,7 +1,4 @@
-"""Read ``../shared/captures`` and ``../shared/spec/coiot``: bodies, endpoint, firmware.
-
-CI clones the repository next to ``shared/``; a missing ``shared/`` is an error, never a skip.
-"""
+"""Read ``tests/data/captures`` and ``tests/data/coiot``: bodies, endpoint, firmware."""
 
 from __future__ import annotations
 
@@ -12,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from emulator.conformance.schemas import parse_fw
+from tests.datafiles import CAPTURES, COIOT_PAYLOADS
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 _NAME = re.compile(r"^(?P<endpoint>[a-z_]+?)(?:_(?P<channel>\d+))?__\d+$")
 _MACLIKE = re.compile(r"^[0-9A-FX]{12}$")
 _HOSTLIKE = re.compile(r"^(?P<prefix>shelly[a-z0-9-]*-)(?P<id>[0-9A-FX]{6}|[0-9A-FX]{12})$")
@@ -36,15 +33,6 @@ class Capture:
         return unredact(json.loads(self.path.read_text()))
 
 
-def shared_dir() -> Path:
-    """``../shared`` or a loud failure saying where it was expected."""
-    if not (SHARED / "captures").is_dir():
-        raise FileNotFoundError(
-            f"{SHARED.resolve()} is missing: clone the shared/ directory next to the repository"
-        )
-    return SHARED
-
-
 def _firmware_line(source: Path) -> str:
     for line in source.read_text().splitlines():
         if line.startswith("firmware:"):
@@ -55,14 +43,14 @@ def _firmware_line(source: Path) -> str:
 def captures() -> list[Capture]:
     """Every ``captures/<MODEL>/<endpoint>[_<n>]__<k>.json`` with the firmware from its source."""
     found = []
-    for path in sorted((shared_dir() / "captures").glob("*/*.json")):
+    for path in sorted(CAPTURES.glob("*/*.json")):
         match = _NAME.match(path.stem)
         if match is None:
             raise ValueError(f"{path}: unexpected capture name")
         source = path.with_suffix(".source.txt")
         found.append(Capture(path.parent.name, match["endpoint"], _firmware_line(source), path))
     if not found:
-        raise FileNotFoundError(f"no captures under {shared_dir() / 'captures'}")
+        raise FileNotFoundError(f"no captures under {CAPTURES}")
     return found
 
 
@@ -76,7 +64,7 @@ def coiot_descriptions() -> list[Capture]:
     """
     generation = {"v1early": "v1.4.0", "v1": "v1.5.0", "roller": "v1.8.0", "": "v1.8.0"}
     found = []
-    for path in sorted((shared_dir() / "spec" / "coiot").glob("*_citd.json")):
+    for path in sorted(COIOT_PAYLOADS.glob("*_citd.json")):
         model, _, variant = path.stem.removesuffix("_citd").partition("_")
         version = "v1.6.0" if model == "SHSW-44" and not variant else generation[variant]
         found.append(Capture(model, "cit_d", f"spec/{version}", path))

@@ -14,6 +14,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiocoap import ACK, CON, NON, Message
@@ -22,7 +23,9 @@ from aiocoap.optiontypes import OpaqueOption
 from flask import Flask, Response, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from .captures import shared_dir, unredact
+from tests.datafiles import CAPTURES, COIOT_PAYLOADS
+
+from .captures import unredact
 
 FAULTS = {
     "wrong_type": "/status uptime is a string",
@@ -109,15 +112,15 @@ class Double:
 
     def __post_init__(self) -> None:
         assert self.faults <= FAULTS.keys(), self.faults - FAULTS.keys()
-        spec, root = MODELS[self.model], shared_dir()
+        spec = MODELS[self.model]
 
-        def load(relpath: str) -> Any:
-            return unredact(json.loads((root / relpath).read_text()))
+        def load(path: Path) -> Any:
+            return unredact(json.loads(path.read_text()))
 
-        self.shelly = load(f"captures/{spec.shelly}")
-        self.settings = load(f"captures/{spec.settings}")
-        self.status = load(f"captures/{spec.status}")
-        self.cit_d = load(f"spec/coiot/{spec.cit_d}")
+        self.shelly = load(CAPTURES / spec.shelly)
+        self.settings = load(CAPTURES / spec.settings)
+        self.status = load(CAPTURES / spec.status)
+        self.cit_d = load(COIOT_PAYLOADS / spec.cit_d)
         mac = "".join(random.choice("0123456789ABCDEF") for _ in range(12))
         self.shelly["mac"] = self.status["mac"] = self.settings["device"]["mac"] = mac
         self.settings["device"]["hostname"] = self.settings["device"]["hostname"][:-12] + mac

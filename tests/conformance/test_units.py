@@ -11,8 +11,9 @@ from emulator.conformance.coiot_rules import devid_problems, status_packet_probl
 from emulator.conformance.facts import Device
 from emulator.conformance.report import Restorer, Row, render_table
 from emulator.conformance.schemas import model_info, parse_fw
+from tests.datafiles import COIOT_PAYLOADS
 
-from .captures import captures, shared_dir
+from .captures import captures
 
 
 def _body(capture_id: str) -> dict:
@@ -34,7 +35,7 @@ def _shsw1() -> Device:
 
 
 def _packet(name: str) -> coap.Packet:
-    return coap.decode((shared_dir() / "spec" / "coiot" / name).read_bytes(), ("127.0.0.1", 5683))
+    return coap.decode((COIOT_PAYLOADS / name).read_bytes(), ("127.0.0.1", 5683))
 
 
 def test_real_publish_bytes_meet_the_rules() -> None:

@@ -9,16 +9,15 @@ Here: the documented examples (keys only: captures win on types, e.g. the Bulb's
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
+from tests.datafiles import CAPTURES
+from tests.datafiles import DOCS_EXAMPLES as DOCS
 from tests.shapes import shape_diff
 
 from .helpers import get_json
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-DOCS = SHARED / "spec" / "docs_examples"
 MODELS = ["SHBLB-1", "SHSEN-1", "SHHT-1", "SHSM-01"]
 #: Docs example file stem -> resource path.
 ENDPOINTS = {
@@ -48,5 +47,5 @@ def test_ir_list_with_codes_has_the_captured_shape(make_device):
     host = make_device("SHSEN-1")
     for code_id in ("1_231_pwr", "1_231_mute"):
         get_json(host, "ir/add", id=code_id, name="tv(231)", pronto="AAAAbQABAAAAAQAB")
-    capture = json.loads((SHARED / "captures" / "SHSEN-1" / "ir_list__1.json").read_text())
+    capture = json.loads((CAPTURES / "SHSEN-1" / "ir_list__1.json").read_text())
     assert shape_diff(capture, get_json(host, "ir/list")) == []
