@@ -22,10 +22,10 @@ from .conformance import capture_main
 from .conformance import main as conformance_main
 from .fleet import cli as fleet_cli
 from .fleet.spec import COIOT_SOCKETS
+from .runtime import DeviceHost, Runtime
 from .runtime.net import loopback_plan
 from .runtime.override import load_capture
 from .runtime.profiles import ProfileError, all_profiles
-from .runtime.runtime import DeviceHost, Runtime
 from .transports.cloud_wiring import link_to_cloud, register_device
 from .transports.coiot.udp import CoiotTransport
 from .transports.mdns import MdnsAnnouncer

@@ -1,22 +1,25 @@
 """Component base: one channel of a device (a relay, a meter, an input...) with its settings,
-status, HTTP resources and persistent state. Subclasses register by ``kind``; models pick them
+status, HTTP resources and persistent state. Subclasses name their ``kind``; models pick them
 and their field lists in the profile, so behaviour lives here and shape lives in profiles/.
+
+A component sees its device through ``Owner``, the narrow protocol below, so this module and the
+kinds never import device.py (which builds them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from .clock import Now
 from .errors import BadRequest
+from .events import Event
 from .params import Params
+from .profile import ComponentSpec, Profile
+from .timers import Timers
+from .world import WorldState
 
-if TYPE_CHECKING:
-    from ..runtime.profiles import ComponentSpec
-    from .device import Device
-
-__all__ = ["Component", "Handler"]
+__all__ = ["Component", "Handler", "Owner"]
 
 #: A resource's answer: a JSON object, or a JSON array where firmware answers one (/ir/list).
 type Handler = Callable[[Params, Now], dict[str, Any] | list[Any]]
@@ -24,11 +27,42 @@ type Handler = Callable[[Params, Now], dict[str, Any] | list[Any]]
 type Provider = Callable[[Now], Any]
 
 
+class Owner(Protocol):
+    """The device as its components see it (core/device.py's Device is one)."""
+
+    profile: Profile
+    config: dict[str, Any]
+    timers: Timers
+    world: WorldState
+    components: list[Component]
+    asleep: bool
+    boot_mono: float
+
+    @property
+    def mode(self) -> str | None: ...
+
+    def of_kind(self, kind: str) -> list[Component]: ...
+
+    def schedule(self, key: str, at: float, action: Callable[[Now], None]) -> None: ...
+
+    def status_changed(self, reason: str) -> None: ...
+
+    def config_changed(self) -> None: ...
+
+    def emit(self, event: Event) -> None: ...
+
+    def apply_mode(self, mode: str, now: Now) -> None: ...
+
+    def factory_reset(self, now: Now) -> None: ...
+
+
 class Component:
     """One channel of one kind. Fields named in the profile resolve to config values first,
     then to ``f_<name>(now)`` methods, so each model can show its own subset in its own order.
     """
 
+    #: Component classes by kind: the registry the profile loader fills (core/kinds.py lists
+    #: the shipped ones) and the device builds its profile's components from.
     KINDS: ClassVar[dict[str, type[Component]]] = {}
     kind: ClassVar[str]
     #: Key of the list this component contributes to /settings and /status (``relays``);
@@ -43,9 +77,8 @@ class Component:
         super().__init_subclass__(**kwargs)
         if kind is not None:
             cls.kind = kind
-            Component.KINDS[kind] = cls
 
-    def __init__(self, device: Device, channel: int, spec: ComponentSpec) -> None:
+    def __init__(self, device: Owner, channel: int, spec: ComponentSpec) -> None:
         self.device = device
         self.channel = channel
         self.spec = spec

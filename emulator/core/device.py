@@ -3,6 +3,11 @@
 The device never reads a clock, sleeps or touches the network. Every entry point takes ``now``.
 Contract, as websockets' Protocol states it: after ``call()``, ``on_timer()`` or a ``world_*``
 action, call ``drain_events()`` and dispatch the events, then reschedule from ``next_deadline()``.
+
+The device builds the components its profile names from the registry ``Component.KINDS``, which
+the profile loader fills (emulator/runtime/profiles.py), so it imports none of the kinds; they,
+the renderer and the resources see the device through narrow protocols (component.Owner,
+render.Rendered, resources.Served), never by importing this module.
 """
 
 from __future__ import annotations
@@ -12,15 +17,15 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from ..runtime.profiles import Profile
-from . import inputs, ir, light, meter, relay, roller, sensors, sleep  # noqa: F401  (importing registers the component kinds)
 from .clock import Now
 from .component import Component, Handler
 from .errors import BadRequest, NotFound, Unavailable
 from .events import CoiotDue, Event, Rebooted, SettingsChanged, StatusChanged
 from .identity import Identity
 from .params import Params
+from .profile import Profile
 from .render import Renderer
+from .resources import common_routes
 from .timers import Timers
 from .world import SENSED, WorldState
 
@@ -348,8 +353,6 @@ class Device:
     # --- routes ------------------------------------------------------------------------------
 
     def _build_routes(self) -> dict[tuple[str, ...], Handler]:
-        from .resources import common_routes
-
         routes = {tuple(path.split("/")): handler for path, handler in common_routes(self).items()}
         channel_routes: list[tuple[tuple[str, ...], Callable[[int], Handler]]] = []
         seen: set[tuple[str, str]] = set()

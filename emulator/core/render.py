@@ -17,14 +17,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .clock import Now
+from .component import Owner
+from .identity import Identity
 
-if TYPE_CHECKING:
-    from .device import Device
-
-__all__ = ["Renderer"]
+__all__ = ["Rendered", "Renderer"]
 
 type Provider = Callable[[Now], Any]
 #: A compiled template: renders a fresh JSON-ready value for one device at ``now``.
@@ -35,10 +34,23 @@ def _c_to_f(celsius: float) -> float:
     return round(celsius * 9 / 5 + 32, 2)
 
 
+class Rendered(Owner, Protocol):
+    """The device as its renderer sees it (core/device.py's Device is one)."""
+
+    identity: Identity
+    secrets: dict[str, str]
+    status_serial: int
+    cfg_changed_cnt: int
+    cloud_connected: bool
+
+    @property
+    def auth_enabled(self) -> bool: ...
+
+
 class Renderer:
     """Turns templates plus live state into the JSON bodies real firmware answers."""
 
-    def __init__(self, device: Device) -> None:
+    def __init__(self, device: Rendered) -> None:
         self.device = device
         identity = device.identity
         self.identity_tokens: dict[str, Any] = {

@@ -6,23 +6,41 @@ validates all its parameters before it changes anything.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import re
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from ..runtime.profiles import ProfileError
-from ..transports.coiot.description import model_of, serves_cit_d_over_http
 from . import common
 from .clock import Now
 from .component import Handler
 from .errors import BadRequest, NotFound
 from .params import Params
+from .profile import ProfileError
+from .render import Rendered, Renderer
 
-if TYPE_CHECKING:
-    from .device import Device
+__all__ = ["Served", "common_routes", "serves_cit_d_over_http"]
 
-__all__ = ["common_routes"]
+#: Firmware 1.10.0 (2021-03-02) added HTTP GET /cit/d (doc changelog; aioshelly const.py).
+_HTTP_CIT_D_SINCE = 20210302
+_FW_DATE = re.compile(r"^(\d{8})")
 
 
-def common_routes(device: Device) -> dict[str, Handler]:
+class Served(Rendered, Protocol):
+    """The device as its device-level resources see it (core/device.py's Device is one)."""
+
+    renderer: Renderer
+    secrets: dict[str, str]
+
+    def reboot(self, now: Now) -> None: ...
+
+
+def serves_cit_d_over_http(fw: str) -> bool:
+    """Whether a firmware build answers HTTP GET /cit/d (1.10.0 and later)."""
+    match = _FW_DATE.match(fw)
+    return match is not None and int(match[1]) >= _HTTP_CIT_D_SINCE
+
+
+def common_routes(device: Served) -> dict[str, Handler]:
     """Resource path -> handler for everything a device serves besides its channels."""
     model_params = {
         name: common.model_param(spec) for name, spec in device.profile.settings_params.items()
@@ -116,12 +134,15 @@ def common_routes(device: Device) -> dict[str, Handler]:
             raise BadRequest("the emulator does not install firmware images")
         return dict(render.status(now).get("update") or {"status": "idle", "has_update": False})
 
-    def cit_d(params: Params, now: Now) -> dict[str, Any]:
-        """The CoIoT description over HTTP (fw 1.10.0+; aioshelly fetches it from 20210302)."""
-        try:
-            return model_of(device.profile).description(device.mode).cit_d()
-        except ProfileError as error:
-            raise NotFound(str(error)) from None
+    def cit_d(describe: Callable[[str | None], dict[str, Any]]) -> Handler:
+        def handler(params: Params, now: Now) -> dict[str, Any]:
+            """The CoIoT description over HTTP (fw 1.10.0+; aioshelly fetches it from 20210302)."""
+            try:
+                return describe(device.mode)
+            except ProfileError as error:
+                raise NotFound(str(error)) from None
+
+        return handler
 
     routes: dict[str, Handler] = {
         "shelly": shelly,
@@ -137,8 +158,8 @@ def common_routes(device: Device) -> dict[str, Handler]:
     }
     if "wifi_sta1" in device.config:
         routes["settings/sta1"] = wifi("wifi_sta1", "wifi_sta1_key", None)
-    if serves_cit_d_over_http(device.identity.fw):
-        routes["cit/d"] = cit_d
+    if device.profile.cit_d is not None and serves_cit_d_over_http(device.identity.fw):
+        routes["cit/d"] = cit_d(device.profile.cit_d)
     return routes
 
 
@@ -146,7 +167,7 @@ def common_routes(device: Device) -> dict[str, Handler]:
 REBOOT_DELAY = 0.5
 
 
-def _apply(device: Device, changes: dict[tuple[str, ...], Any]) -> None:
+def _apply(device: Served, changes: dict[tuple[str, ...], Any]) -> None:
     """Write changed leaves into the config; one cfg_changed_cnt bump if anything changed."""
     changed = {
         path: value

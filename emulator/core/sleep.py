@@ -13,16 +13,14 @@ names why the device woke: poweron, button, periodic, sensor, battery, alarm.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .clock import Now
 from .common import get_path
 from .component import Component, Provider
+from .profile import Profile
 from .sensors import UNIT_PATH
 from .world import SENSED
-
-if TYPE_CHECKING:
-    from ..runtime.profiles import Profile
 
 __all__ = ["WHILE_ASLEEP", "Sleep", "while_asleep"]
 

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from ..runtime.runtime import Runtime
+from ..runtime import Runtime
 from .control import serve
 from .fleet import Fleet
 from .spec import FleetError, FleetSpec, load_fleet, parse_fleet

@@ -17,6 +17,9 @@ it on HTTP on its own address and port, on the fleet's loop:
 
 ``<id>`` is a hostname, MAC, ip or ip:port. Errors are JSON ``{"error": ...}`` with 400 (bad
 input), 404 (no such device or action) or 409 (not possible in this state); nothing changes.
+
+The control API drives a fleet through ``ControlledFleet``, the protocol below (fleet.Fleet is
+one), so it never imports fleet.py, which offers it as ``fleet.control``.
 """
 
 from __future__ import annotations
@@ -25,20 +28,27 @@ import asyncio
 import dataclasses
 import json
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
 
 from flask import Flask, Response, request
 
 from ..core.errors import DeviceError
+from ..runtime import DeviceHost, Runtime
 from ..runtime.clock import ManualClock, Now
 from ..transports.faults import NO_FAULTS, FaultError, Faults
 from ..transports.http.server import HttpConnection, bind_listener
 from .actions import ActionError, call_world, world_actions
-from .fleet import Fleet, Member
-from .spec import FleetError
+from .spec import DeviceSpec, FleetError
 
-__all__ = ["Control", "ControlError", "create_control_app", "serve"]
+__all__ = [
+    "Control",
+    "ControlError",
+    "ControlledFleet",
+    "ControlledMember",
+    "create_control_app",
+    "serve",
+]
 
 #: Convenience actions of the control API on top of the core's ``world_*`` actions.
 _ALIASES = {"long_press": ("press", {"long": True}), "short_press": ("press", {"long": False})}
@@ -54,15 +64,37 @@ class ControlError(ValueError):
         self.status = status
 
 
+class ControlledMember(Protocol):
+    """A device of the fleet as the control API sees it (fleet.Member is one)."""
+
+    spec: DeviceSpec
+    host: DeviceHost
+
+    @property
+    def id(self) -> str: ...
+
+
+class ControlledFleet(Protocol):
+    """The fleet as the control API drives it (fleet.Fleet is one)."""
+
+    runtime: Runtime
+
+    def __iter__(self) -> Iterator[ControlledMember]: ...
+
+    def find(self, key: str) -> ControlledMember: ...
+
+    def reset(self) -> None: ...
+
+
 class Control:
     """Drive a running fleet from tests, scripts or the HTTP control API. Any thread."""
 
-    def __init__(self, fleet: Fleet) -> None:
+    def __init__(self, fleet: ControlledFleet) -> None:
         self.fleet = fleet
         self.runtime = fleet.runtime
         self.server: asyncio.Server | None = None
 
-    def _member(self, key: str) -> Member:
+    def _member(self, key: str) -> ControlledMember:
         try:
             return self.fleet.find(key)
         except KeyError as error:
@@ -73,7 +105,7 @@ class Control:
     def devices(self) -> list[dict[str, Any]]:
         return [self._summary(member) for member in self.fleet]
 
-    def _summary(self, member: Member) -> dict[str, Any]:
+    def _summary(self, member: ControlledMember) -> dict[str, Any]:
         host, spec = member.host, member.spec
         return {
             "id": member.id,

@@ -14,20 +14,17 @@ import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..core.clock import Now
 from ..core.device import Device
 from ..core.errors import DeviceError
+from ..runtime import DeviceHost, Runtime
 from ..runtime.clock import Clock
 from ..runtime.profiles import load_profile
-from ..runtime.runtime import DeviceHost, Runtime
 from ..transports.cloud_link import CloudLinks
 from .actions import ActionError, call_world, value_parameters
+from .control import Control
 from .spec import DeviceSpec, FleetError, FleetSpec
-
-if TYPE_CHECKING:
-    from .control import Control
 
 __all__ = ["Fleet", "Member", "raise_descriptor_limit"]
 
@@ -85,9 +82,7 @@ class Fleet:
 
     @functools.cached_property
     def control(self) -> Control:
-        """The control API of this fleet, in Python (emulator/control.py)."""
-        from .control import Control  # control builds on fleet: imported when first asked
-
+        """The control API of this fleet, in Python (emulator/fleet/control.py)."""
         return Control(self)
 
     # --- lifecycle ----------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from ..core.identity import derive_mac, normalise_mac
+from ..runtime.net import free_loopback_block
 from ..runtime.profiles import ProfileError, load_profile
 
 __all__ = [
@@ -216,8 +217,6 @@ def _addresses(where: str, group: Mapping[str, Any], count: int) -> list[tuple[s
     """(ip, http_port, coap_port) per device, from the group's address plan."""
     address = str(group.get("address", "auto"))
     if address == "auto":
-        from ..runtime.net import free_loopback_block
-
         http = _int(group.get("http_port", 80), f"{where}.http_port", 0, 65535)
         first_ip = free_loopback_block(count, http or 80)
     else:

@@ -33,9 +33,9 @@ from fake_cloud.state.events import OnlineChanged
 
 from ..fleet.fleet import Fleet
 from ..fleet.spec import FleetSpec, load_fleet, parse_fleet
+from ..runtime import DeviceHost, Runtime
 from ..runtime.clock import Clock, ManualClock, Now
 from ..runtime.net import free_loopback_address
-from ..runtime.runtime import DeviceHost, Runtime
 from ..runtime.world import World
 from ..transports.cloud_wiring import cloud_id, link_to_cloud, register_device
 from ..transports.coiot.udp import CoiotTransport

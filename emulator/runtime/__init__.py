@@ -3,18 +3,7 @@
 ``from emulator.runtime import Runtime, DeviceHost`` is the public way in.
 """
 
-from typing import Any
+from .host import DeviceHost
+from .runtime import Runtime
 
 __all__ = ["DeviceHost", "Runtime"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "Runtime":
-        from .runtime import Runtime
-
-        return Runtime
-    if name == "DeviceHost":
-        from .host import DeviceHost
-
-        return DeviceHost
-    raise AttributeError(name)

@@ -1,7 +1,9 @@
 """A running device as the runtime hosts it: the core plus its sockets, faults and listeners.
 
 Methods are for the runtime's loop thread, except ``get``, ``status`` and ``settings``, which
-marshal through ``Runtime.call`` and so work from any thread (tests, the CLI).
+marshal through ``Runtime.call`` and so work from any thread (tests, the CLI). DeviceHost is
+defined here only (``emulator.runtime`` re-exports it); it sees its runtime through ``Runner``,
+so this module never imports runtime.py, which builds hosts.
 """
 
 from __future__ import annotations
@@ -11,19 +13,16 @@ import logging
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ..core.device import Device
 from ..core.events import Event
 from ..transports.faults import NO_FAULTS, Faults
 from ..transports.http.server import Gate
-from .clock import Now
+from .clock import Clock, Now
 from .world import World
 
-if TYPE_CHECKING:
-    from .runtime import Runtime
-
-__all__ = ["DeviceHost", "Listener"]
+__all__ = ["DeviceHost", "Listener", "Runner"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -31,12 +30,25 @@ T = TypeVar("T")
 type Listener = Callable[["DeviceHost", list[Event]], None]
 
 
+class Runner(Protocol):
+    """The runtime as its hosts see it (runtime.Runtime is one)."""
+
+    clock: Clock
+    listeners: list[Listener]
+
+    def call(self, fn: Callable[[], T], timeout: float = 30) -> T: ...
+
+    def reschedule(self, host: DeviceHost) -> None: ...
+
+    def follow_sleep(self, host: DeviceHost) -> None: ...
+
+
 @dataclass(eq=False)
 class DeviceHost:
     """A running device: its core plus where it listens. Methods are loop-thread only,
     except the ones that go through ``runtime.call`` (``status``, ``settings``, ``get``)."""
 
-    runtime: Runtime
+    runtime: Runner
     device: Device
     ip: str
     http_port: int

@@ -27,7 +27,7 @@ from ..core.events import SettingsChanged, StatusChanged
 
 if TYPE_CHECKING:
     from ..core.events import Event
-    from .runtime import DeviceHost
+    from .host import DeviceHost
 
 __all__ = ["StateStore"]
 

@@ -1,69 +1,40 @@
-"""Model profiles: everything that differs between Shelly models, as data (DESIGN.md principle 4).
+"""The profile loader: model profiles from the YAML files of the top-level ``profiles/`` package.
 
-A profile is a YAML file in the top-level ``profiles/`` package. It carries the model's codes and
-identity rules, the default firmware string, ordered templates of ``/shelly``, ``/settings`` and
-``/status`` (key order and static values as real firmware writes them; ``$name`` strings are
-filled live by the device), the components with their per-model field lists, and sections read
-by the transports (``coiot``, ``mdns``...). Code never branches on the model code.
+A profile carries the model's codes and identity rules, the default firmware string, ordered
+templates of ``/shelly``, ``/settings`` and ``/status`` (key order and static values as real
+firmware writes them; ``$name`` strings are filled live by the device), the components with their
+per-model field lists, and sections read by the transports (``coiot``, ``mdns``...). The data
+types are the core's (emulator/core/profile.py). The loader also fills the core's component
+registry with every shipped kind, and binds each profile to its CoIoT description, so the core
+imports neither the kinds nor the CoIoT transport.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-__all__ = ["ComponentSpec", "Profile", "ProfileError", "all_profiles", "load_profile"]
+from ..core.component import Component
+from ..core.kinds import SHIPPED
+from ..core.profile import ComponentSpec, Profile, ProfileError
+from ..transports.coiot.description import model_of
 
+__all__ = [
+    "ComponentSpec",
+    "Profile",
+    "ProfileError",
+    "all_profiles",
+    "load_profile",
+    "parse_profile",
+]
 
-class ProfileError(ValueError):
-    """A profile file is malformed; the message names the file and the key."""
-
-
-@dataclass(frozen=True, slots=True)
-class ComponentSpec:
-    """One kind of component of a model: how many channels, in which device modes, and options."""
-
-    kind: str
-    count: int
-    modes: tuple[str, ...] | None
-    options: Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """Static description of one model and its default firmware."""
-
-    model: str
-    name: str
-    title: str
-    hostname_prefix: str
-    fw: str
-    longid: bool
-    mac_prefix: str
-    shelly: Mapping[str, Any]
-    settings: Mapping[str, Any]
-    status: Mapping[str, Any]
-    components: tuple[ComponentSpec, ...]
-    settings_params: Mapping[str, Mapping[str, Any]]
-    modes: tuple[str, ...] | None
-    default_mode: str | None
-    raw: Mapping[str, Any] = field(repr=False)
-
-    def section(self, name: str) -> Mapping[str, Any]:
-        """A transport's own section (``coiot``, ``mdns``, ``sleep``...), empty if absent."""
-        value = self.raw.get(name) or {}
-        if not isinstance(value, Mapping):
-            raise ProfileError(f"{self.name}: section {name!r} must be a mapping")
-        return value
-
-    def component(self, kind: str) -> ComponentSpec | None:
-        return next((spec for spec in self.components if spec.kind == kind), None)
+#: The core's component registry, filled here: a profile can name every shipped kind.
+Component.KINDS.update({kind.kind: kind for kind in SHIPPED})
 
 
 def _require(data: Mapping[str, Any], key: str, source: str) -> Any:
@@ -85,7 +56,11 @@ def parse_profile(data: Mapping[str, Any], source: str) -> Profile:
     default_mode = modes_section.get("default") if modes else None
     if modes and default_mode not in modes:
         raise ProfileError(f"{source}: modes.default must be one of {modes}")
-    return Profile(
+
+    def cit_d(mode: str | None) -> dict[str, Any]:
+        return model_of(profile).description(mode).cit_d()
+
+    profile = Profile(
         model=_require(data, "model", source),
         name=_require(data, "name", source),
         title=data.get("title", data["name"]),
@@ -101,7 +76,9 @@ def parse_profile(data: Mapping[str, Any], source: str) -> Profile:
         modes=modes,
         default_mode=default_mode,
         raw=data,
+        cit_d=cit_d,
     )
+    return profile
 
 
 def _profile_files() -> list[Path]:

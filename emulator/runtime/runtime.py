@@ -30,7 +30,7 @@ from .host import DeviceHost, Listener
 from .persistence import StateStore
 from .profiles import Profile, load_profile
 
-__all__ = ["DeviceHost", "Runtime"]
+__all__ = ["Runtime"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

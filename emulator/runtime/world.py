@@ -8,19 +8,41 @@ wake-ups, CoIoT and the cloud all see it as they would see the real thing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from ..core.clock import Now
+from ..core.device import Device
 
 if TYPE_CHECKING:
     from ..core.ir import IrEmission
-    from .runtime import DeviceHost
 
 __all__ = ["World"]
+
+T = TypeVar("T")
+
+
+class Loop(Protocol):
+    """Runs a function on the device's loop thread (the runtime does)."""
+
+    def call(self, fn: Callable[[], T], timeout: float = 30) -> T: ...
+
+
+class Acted(Protocol):
+    """The running device as the world acts on it (host.DeviceHost is one)."""
+
+    device: Device
+
+    @property
+    def runtime(self) -> Loop: ...
+
+    def act(self, action: Callable[[Now], T]) -> T: ...
 
 
 class World:
     """Physical actions on one device."""
 
-    def __init__(self, host: DeviceHost) -> None:
+    def __init__(self, host: Acted) -> None:
         self._host = host
         self._device = host.device
 

@@ -33,7 +33,7 @@ from ..core.errors import DeviceError
 from ..core.events import Event, SettingsChanged, StatusChanged
 
 if TYPE_CHECKING:
-    from ..runtime.runtime import DeviceHost, Runtime
+    from .hosting import Host, Hosting
 
 __all__ = ["CloudLinks"]
 
@@ -45,7 +45,7 @@ _BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
 class _Link:
     """One device's connection; runs as a task on the runtime's loop."""
 
-    def __init__(self, links: CloudLinks, host: DeviceHost) -> None:
+    def __init__(self, links: CloudLinks, host: Host) -> None:
         self.links = links
         self.host = host
         self.socket: ClientConnection | None = None
@@ -138,8 +138,8 @@ class CloudLinks:
 
     def __init__(
         self,
-        runtime: Runtime,
-        server_for: Callable[[DeviceHost], str],
+        runtime: Hosting,
+        server_for: Callable[[Host], str],
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.runtime = runtime
@@ -157,7 +157,7 @@ class CloudLinks:
         for host in list(self.runtime.hosts):
             self._sync(host)
 
-    def _sync(self, host: DeviceHost) -> None:
+    def _sync(self, host: Host) -> None:
         """Link while the device's cloud is enabled and it is awake (battery devices only
         reach the cloud in their awake windows), unlink otherwise."""
         wanted = (
@@ -172,7 +172,7 @@ class CloudLinks:
             self.links.pop(id(host)).close()
             host.act(lambda now: host.device.set_cloud_connected(False, now))
 
-    def on_events(self, host: DeviceHost, events: list[Event]) -> None:
+    def on_events(self, host: Host, events: list[Event]) -> None:
         self._sync(host)
         link = self.links.get(id(host))
         if link is None or link.socket is None:
@@ -184,7 +184,7 @@ class CloudLinks:
         if any(isinstance(event, StatusChanged) for event in events):
             loop.create_task(link.send({"type": "status", "status": host.call("status", {})}))
 
-    def on_close(self, host: DeviceHost) -> None:
+    def on_close(self, host: Host) -> None:
         link = self.links.pop(id(host), None)
         if link is not None:
             link.close()

@@ -27,7 +27,7 @@ from zeroconf.asyncio import AsyncZeroconf
 if TYPE_CHECKING:
     from ..core.clock import Now
     from ..core.device import Device
-    from ..runtime.runtime import DeviceHost, Runtime
+    from .hosting import Host, Hosting
 
 __all__ = ["SERVICE_TYPE", "MdnsAnnouncer", "service_info", "txt_record"]
 
@@ -52,7 +52,7 @@ def txt_record(device: Device, now: Now) -> dict[str, str]:
     return txt
 
 
-def service_info(host: DeviceHost) -> ServiceInfo:
+def service_info(host: Host) -> ServiceInfo:
     """The service record set of one running device."""
     hostname = host.device.identity.hostname
     return ServiceInfo(
@@ -70,7 +70,7 @@ class MdnsAnnouncer:
 
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: Hosting,
         *,
         interfaces: Sequence[str] = ("127.0.0.1",),
         batch_size: int = 500,
@@ -81,13 +81,13 @@ class MdnsAnnouncer:
         self.batch_size = batch_size
         self.batch_interval = batch_interval
         self.zeroconf: AsyncZeroconf | None = None
-        self.registered: dict[DeviceHost, ServiceInfo] = {}
-        self._queue: dict[DeviceHost, ServiceInfo] = {}
+        self.registered: dict[Host, ServiceInfo] = {}
+        self._queue: dict[Host, ServiceInfo] = {}
         self._worker: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
 
     @classmethod
-    def attach(cls, runtime: Runtime, **options: Any) -> MdnsAnnouncer:
+    def attach(cls, runtime: Hosting, **options: Any) -> MdnsAnnouncer:
         """Announce the runtime's devices (and the ones added later) until it stops."""
         announcer = cls(runtime, **options)
         runtime.run(announcer._start())
@@ -107,13 +107,13 @@ class MdnsAnnouncer:
 
     # --- per device (loop thread) --------------------------------------------------------------
 
-    def open(self, host: DeviceHost) -> None:
+    def open(self, host: Host) -> None:
         """Queue the device's announcement for the next batch."""
         self._queue[host] = service_info(host)
         if self._worker is None or self._worker.done():
             self._worker = self.runtime.loop.create_task(self._register_batches())
 
-    def close(self, host: DeviceHost) -> None:
+    def close(self, host: Host) -> None:
         """Withdraw the device: goodbye packets if it was announced."""
         self._queue.pop(host, None)
         info = self.registered.pop(host, None)

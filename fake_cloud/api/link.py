@@ -25,21 +25,33 @@ import asyncio
 import itertools
 import json
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from fake_cloud.api.commands import Call
+from fake_cloud.api.context import Services
+from fake_cloud.api.sockets import Socket
 from fake_cloud.state.backend import StateError
 from fake_cloud.state.ids import normalize_hex
 
-if TYPE_CHECKING:
-    from fake_cloud.api.ws import Hub, Socket
-
-__all__ = ["LinkSession", "serve_link"]
+__all__ = ["LinkHub", "LinkSession", "serve_link"]
 
 HELLO_TIMEOUT = 10.0
+
+
+class LinkHub(Protocol):
+    """The hub as device links see it (ws.Hub is one): live links by hexid, socket registry."""
+
+    services: Services
+    links: dict[str, "LinkSession"]
+
+    def register(self, conn: ServerConnection, kind: str, server: str, **extra: Any) -> Socket: ...
+
+    def unregister(self, socket: Socket) -> None: ...
+
+    def spawn(self, coro: Any) -> None: ...
 
 
 class LinkError(Exception):
@@ -54,7 +66,7 @@ class LinkSession:
     """One live device link: outstanding calls, and status frames held back while a command
     is in flight so its CommandResponse goes out first (Policies.response_before_status)."""
 
-    def __init__(self, hub: "Hub", socket: "Socket", hexid: str) -> None:
+    def __init__(self, hub: LinkHub, socket: Socket, hexid: str) -> None:
         self.hub = hub
         self.socket = socket
         self.hexid = hexid
@@ -140,7 +152,7 @@ def _parse(message: str | bytes) -> dict[str, Any] | str:
     return frame if isinstance(frame, dict) else "frame must be a JSON object"
 
 
-async def serve_link(hub: "Hub", server: str, conn: ServerConnection, hexid: str) -> None:
+async def serve_link(hub: LinkHub, server: str, conn: ServerConnection, hexid: str) -> None:
     """Run one device link from hello to close."""
     hexid = normalize_hex(hexid)
     backend = hub.services.backend

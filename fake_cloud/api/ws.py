@@ -8,6 +8,9 @@ Backend events reach sockets through `Hub._dispatch`, which picks recipients wit
 is at dispatch time: an integrator only hears about devices granted to it and hosted on the
 socket's server, an account only about its own devices, so a revoke silences a device at once.
 All socket work runs on the cloud's event loop; the control-plane helpers hop onto it.
+
+The device link (link.py) and the request handlers (wsapi.py) see the hub through protocols of
+their own, so neither imports this module, which routes to both.
 """
 
 import asyncio
@@ -16,7 +19,6 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from http import HTTPStatus
 from typing import Any
@@ -31,42 +33,18 @@ from fake_cloud.api.auth import AuthError, Principal
 from fake_cloud.api.context import Services
 from fake_cloud.api.link import LinkSession, serve_link
 from fake_cloud.api.render import SocketKind, envelope_error, event_frame
+from fake_cloud.api.sockets import Socket
 from fake_cloud.api.wsapi import handle_frame
 from fake_cloud.state.config import AuthFailure, SecondConnection
 from fake_cloud.state.events import Event
 from fake_cloud.state.tokens import Audience
 
-__all__ = ["Hub", "Socket"]
+__all__ = ["Hub"]
 
 logger = logging.getLogger(__name__)
 
 CLIENT_PATH = "/shelly/wss/hk_sock"
 LINK_PATH = re.compile(r"/device-link/([0-9a-fA-F]{6}|[0-9a-fA-F]{12})")
-
-
-@dataclass(slots=True, eq=False)
-class Socket:
-    """One open WebSocket: an integrator's, an account's, or a device link."""
-
-    id: int
-    kind: str  # "integrator" | "account" | "device"
-    conn: ServerConnection
-    server: str
-    principal: Principal | None = None
-    device: str | None = None
-    frozen: bool = False
-
-    def describe(self) -> dict[str, Any]:
-        principal = self.principal
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "server": self.server,
-            "tag": principal.tag if principal else None,
-            "user": principal.user if principal else None,
-            "device": self.device,
-            "frozen": self.frozen,
-        }
 
 
 class Hub:

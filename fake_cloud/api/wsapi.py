@@ -12,11 +12,12 @@ are ignored, as the docs ask of clients (seed 002 "gracefully ignore unknown …
 
 import asyncio
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from fake_cloud.api.commands import CommandError, apply_call, translate
 from fake_cloud.api.context import Services
-from fake_cloud.api.link import LinkError
+from fake_cloud.api.link import LinkError, LinkSession
 from fake_cloud.api.render import (
     SocketKind,
     action_response,
@@ -25,20 +26,29 @@ from fake_cloud.api.render import (
     error_event,
     integrator_id,
 )
+from fake_cloud.api.sockets import Socket
 from fake_cloud.state.backend import Device, can_control
 from fake_cloud.state.config import IdForm
 from fake_cloud.state.faults import Fault
 from fake_cloud.state.ids import hex_to_dec
 
-if TYPE_CHECKING:
-    from fake_cloud.api.ws import Hub, Socket
-
-__all__ = ["handle_frame"]
+__all__ = ["RequestHub", "handle_frame"]
 
 ACTIONS = ("DeviceVerify", "DeviceGetSettings")
 
 
-def handle_frame(hub: "Hub", socket: "Socket", message: str | bytes) -> None:
+class RequestHub(Protocol):
+    """The hub as request handlers see it (ws.Hub is one): send, spawn, the live device links."""
+
+    services: Services
+    links: Mapping[str, LinkSession]
+
+    def send(self, socket: Socket, frame: dict[str, Any]) -> None: ...
+
+    def spawn(self, coro: Any) -> None: ...
+
+
+def handle_frame(hub: RequestHub, socket: Socket, message: str | bytes) -> None:
     recorder = hub.services.recorder
     if isinstance(message, bytes):
         recorder.add("ws_in", socket=socket.id, raw=message.hex())
@@ -72,7 +82,7 @@ async def _fault(services: Services, target: str) -> Fault | None:
 
 
 def _target(
-    services: Services, socket: "Socket", raw: Any
+    services: Services, socket: Socket, raw: Any
 ) -> tuple[Device | None, str, int, str | None]:
     """(device, id as this socket writes it, user for the answer, refusal reason or None)."""
     backend, policies = services.backend, services.policies
@@ -103,7 +113,7 @@ def _target(
         return device, shown, user, None
 
 
-async def _command(hub: "Hub", socket: "Socket", frame: dict[str, Any]) -> None:
+async def _command(hub: RequestHub, socket: Socket, frame: dict[str, Any]) -> None:
     services = hub.services
     res = services.policies.res
     trid = frame.get("trid")
@@ -155,7 +165,7 @@ async def _command(hub: "Hub", socket: "Socket", frame: dict[str, Any]) -> None:
         session.finish()
 
 
-async def _action(hub: "Hub", socket: "Socket", frame: dict[str, Any]) -> None:
+async def _action(hub: RequestHub, socket: Socket, frame: dict[str, Any]) -> None:
     services = hub.services
     backend = services.backend
     trid = frame.get("trid")

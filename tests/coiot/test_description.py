@@ -16,6 +16,7 @@ from aioshelly.common import ConnectionOptions
 
 from emulator.core.clock import ManualClock
 from emulator.core.errors import NotFound
+from emulator.core.resources import serves_cit_d_over_http
 from emulator.runtime import DeviceHost, Runtime
 from emulator.runtime.profiles import ProfileError, all_profiles
 from emulator.transports.coiot.codec import encode_publish
@@ -25,7 +26,6 @@ from emulator.transports.coiot.description import (
     model_of,
     parse_model,
     payload,
-    serves_cit_d_over_http,
 )
 from emulator.transports.coiot.node import DeviceState
 from tests.datafiles import CAPTURES

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -28,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from ...runtime.profiles import Profile, ProfileError
+from ...core.profile import Profile, ProfileError
 
 __all__ = [
     "Binding",
@@ -39,12 +38,8 @@ __all__ = [
     "model_of",
     "parse_model",
     "payload",
-    "serves_cit_d_over_http",
 ]
 
-#: Firmware 1.10.0 (2021-03-02) added HTTP GET /cit/d (doc changelog; aioshelly const.py).
-_HTTP_CIT_D_SINCE = 20210302
-_FW_DATE = re.compile(r"^(\d{8})")
 _DESCRIPTION_KEYS = ("I", "T", "D", "U", "R", "L")
 _BINDING_KEYS = ("value", "optional")
 _ROOTS = ("status", "settings", "component")
@@ -259,12 +254,6 @@ def _as_captured(model: ModelDescription, captured: Mapping[str, Any]) -> ModelD
         blocks = tuple(dict(block) for block in captured.get("blk") or description.blocks)
         by_mode[mode] = Description(blocks, sensors)
     return ModelDescription(model.model, model.version, model.validity, by_mode)
-
-
-def serves_cit_d_over_http(fw: str) -> bool:
-    """Whether a firmware build answers HTTP GET /cit/d (1.10.0 and later)."""
-    match = _FW_DATE.match(fw)
-    return match is not None and int(match[1]) >= _HTTP_CIT_D_SINCE
 
 
 def payload(body: Mapping[str, Any]) -> bytes:

@@ -41,13 +41,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ...core.events import CoiotDue, Event, StatusChanged
-from ...runtime.profiles import ProfileError
+from ...core.profile import ProfileError
 from ..request_log import RequestRecord
 from .codec import COAP_PORT, MULTICAST_GROUP, CoapCode, parse_request
 from .node import CoiotNode
 
 if TYPE_CHECKING:
-    from ...runtime.runtime import DeviceHost, Runtime
+    from ..hosting import Host, Hosting
 
 __all__ = ["CoiotTransport"]
 
@@ -188,7 +188,7 @@ class CoiotTransport:
 
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: Hosting,
         *,
         interface: str = "127.0.0.1",
         port: int = COAP_PORT,
@@ -202,15 +202,15 @@ class CoiotTransport:
         self.group = group
         self.ttl = ttl
         self.shared_socket = shared_socket
-        self.nodes: dict[DeviceHost, CoiotNode] = {}
-        self._endpoints: dict[DeviceHost, _Endpoint] = {}
+        self.nodes: dict[Host, CoiotNode] = {}
+        self._endpoints: dict[Host, _Endpoint] = {}
         self._group: _Endpoint | None = None
         self._shared: _SharedSocket | None = None
-        self._by_ip: dict[str, DeviceHost] = {}  # shared mode: who answers at an address
+        self._by_ip: dict[str, Host] = {}  # shared mode: who answers at an address
         self._tasks: set[asyncio.Task[Any]] = set()
 
     @classmethod
-    def attach(cls, runtime: Runtime, **options: Any) -> CoiotTransport:
+    def attach(cls, runtime: Hosting, **options: Any) -> CoiotTransport:
         """Serve CoIoT for the runtime's devices (and the ones added later) until it stops."""
         transport = cls(runtime, **options)
         runtime.call(transport._start)
@@ -271,7 +271,7 @@ class CoiotTransport:
             logger.warning("CoIoT: cannot join %s on %s: %s", self.group, self.interface, error)
         self._shared = _SharedSocket(sock, self.runtime.loop, self._shared_datagram)
 
-    def open(self, host: DeviceHost) -> None:
+    def open(self, host: Host) -> None:
         """Bind the device's socket (or take its address on the shared one); it publishes on its
         next status change or period."""
         name = host.device.identity.hostname
@@ -291,7 +291,7 @@ class CoiotTransport:
         self._endpoints[host] = endpoint
         self._wrap(sock, endpoint)
 
-    def _open_on_shared(self, host: DeviceHost, name: str) -> None:
+    def _open_on_shared(self, host: Host, name: str) -> None:
         if self._shared is None:
             logger.error("%s: no CoIoT: the shared socket on port %s is not open", name, self.port)
             return
@@ -306,7 +306,7 @@ class CoiotTransport:
             self._by_ip[host.ip] = host
         self.nodes[host] = node
 
-    def close(self, host: DeviceHost) -> None:
+    def close(self, host: Host) -> None:
         self.nodes.pop(host, None)
         endpoint = self._endpoints.pop(host, None)
         if endpoint is not None:
@@ -331,12 +331,12 @@ class CoiotTransport:
 
     # --- traffic (loop thread) ---------------------------------------------------------------
 
-    def on_events(self, host: DeviceHost, events: list[Event]) -> None:
+    def on_events(self, host: Host, events: list[Event]) -> None:
         """Publish at once on a status change and at every update period (spec/coiot.md §4.1)."""
         if any(isinstance(event, StatusChanged | CoiotDue) for event in events):
             self.publish(host)
 
-    def publish(self, host: DeviceHost) -> None:
+    def publish(self, host: Host) -> None:
         node = self.nodes.get(host)
         if node is None or host.faults.offline or host.faults.drop_coiot:  # emulator/faults.py
             return
@@ -344,14 +344,14 @@ class CoiotTransport:
         if data is not None:
             self._send(host, data, node.peer or (self.group, self.port))
 
-    def _send(self, host: DeviceHost, data: bytes, address: Address) -> None:
+    def _send(self, host: Host, data: bytes, address: Address) -> None:
         """From the device's own address and the CoIoT port, whichever the socket mode."""
         if self._shared is not None:
             self._shared.send(host.ip, data, address)
         else:
             self._endpoints[host].send(data, address)
 
-    def _request(self, host: DeviceHost, data: bytes, addr: Address) -> None:
+    def _request(self, host: Host, data: bytes, addr: Address) -> None:
         node = self.nodes.get(host)
         if node is None or host.faults.offline:  # an offline device answers nothing
             return

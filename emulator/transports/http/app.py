@@ -26,7 +26,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from ...core.errors import DeviceError
 
 if TYPE_CHECKING:
-    from ...runtime.runtime import DeviceHost
+    from ..hosting import Host
 
 __all__ = ["answer", "create_app", "fast_answer"]
 
@@ -53,7 +53,7 @@ type FastAnswer = tuple[str, list[tuple[str, str]], bytes]
 
 
 def answer(
-    host: DeviceHost, path: str, params: dict[str, Any], authorization: str | None
+    host: Host, path: str, params: dict[str, Any], authorization: str | None
 ) -> tuple[int, str, str, list[tuple[str, str]]]:
     """One request's answer as (status, content type, body, extra headers): the single place
     where auth is checked and the core is called, for Flask's view and the fast path alike."""

@@ -1,0 +1,21 @@
+"""Every component kind the emulator ships, for the profile loader to register.
+
+The device builds the kinds its profile names from the registry (``Component.KINDS``) and so
+imports none of them; emulator/runtime/profiles.py fills the registry from this list.
+"""
+
+from __future__ import annotations
+
+from .component import Component
+from .inputs import Input
+from .ir import Ir
+from .light import Light
+from .meter import Meter
+from .relay import Relay
+from .roller import Roller
+from .sensors import Sensors
+from .sleep import Sleep
+
+__all__ = ["SHIPPED"]
+
+SHIPPED: tuple[type[Component], ...] = (Input, Ir, Light, Meter, Relay, Roller, Sensors, Sleep)
