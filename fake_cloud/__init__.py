@@ -1,7 +1,8 @@
 """A fake Shelly Cloud for tests: Integrator API, Real Time Events API, device links, control
 plane. Standalone: it never imports `emulator`; devices reach it over the device link
-(fake_cloud.link). Start it in-process with `FakeCloud().start()` or from the command line with
-`fake_cloud.cli.main()`.
+(fake_cloud/api/link.py). Start it in-process with `FakeCloud().start()` or from the command
+line with `fake_cloud.cli.main()`. Rooms: state/ (what it holds), api/ (what clients talk to),
+control/ (the /_fake/ control plane); server.py assembles them.
 """
 
 from fake_cloud.server import Endpoint, FakeCloud

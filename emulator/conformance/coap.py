@@ -24,7 +24,8 @@ from ..transports.coiot.codec import MULTICAST_GROUP, CoapCode, CoiotOption
 
 __all__ = ["COIOT_GROUP", "CoapCode", "CoiotOption", "Listener", "Packet", "decode", "request"]
 
-# The wire constants are the emulator's own (emulator/coiot/codec.py): one definition of CoIoT.
+# The wire constants are the emulator's own (emulator/transports/coiot/codec.py): one
+# definition of CoIoT.
 COIOT_GROUP = MULTICAST_GROUP
 
 

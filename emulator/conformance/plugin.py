@@ -36,8 +36,8 @@ _RESTORER = pytest.StashKey[Restorer]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    # --shelly-target and --shelly-login are registered by emulator.pytest_plugin (entry point
-    # shelly_emu, always installed beside this one): its fixtures read them too.
+    # --shelly-target and --shelly-login are registered by emulator.harness.pytest_plugin (entry
+    # point shelly_emu, always installed beside this one): its fixtures read them too.
     group = parser.getgroup("shelly-conformance", "Shelly Gen1 conformance")
     group.addoption("--shelly-profile", metavar="MODEL", help="schema set (default: /shelly type)")
     group.addoption(
@@ -92,7 +92,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_TARGET] = Target(opts.url, opts.login, opts.timeout)
     config.stash[_RESTORER] = Restorer()
     config.pluginmanager.register(_Reporter(config), "shelly-conformance-reporter")
-    # Only now: emulator.pytest_plugin has fixtures of the same names for emulated devices
+    # Only now: emulator.harness.pytest_plugin has fixtures of the same names for emulated devices
     # (shelly_device is a factory there); registered later, these win in this session only.
     config.pluginmanager.register(_Fixtures(), "shelly-conformance-fixtures")
 

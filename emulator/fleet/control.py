@@ -191,7 +191,7 @@ class Control:
     # --- faults ---------------------------------------------------------------------------------
 
     def set_faults(self, key: str, faults: Mapping[str, Any]) -> dict[str, Any]:
-        """Merge ``faults`` into the device's current ones (see emulator/faults.py)."""
+        """Merge ``faults`` into the device's current ones (see emulator/transports/faults.py)."""
         host = self._member(key).host
         try:
             new = Faults.parse(faults, host.faults)

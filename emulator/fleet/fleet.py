@@ -1,4 +1,4 @@
-"""A fleet: many devices from one spec (emulator/fleet_spec.py), on one Runtime and one loop.
+"""A fleet: many devices from one spec (emulator/fleet/spec.py), on one Runtime and one loop.
 
 Every device is a socket on the runtime's epoll loop, nothing per device in threads
 (DESIGN.md principle 3). The fleet remembers its spec, so ``reset()`` brings every device back

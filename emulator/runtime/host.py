@@ -56,7 +56,7 @@ class DeviceHost:
     server: asyncio.Server | None = None
     #: Custom HTTP gate (server.Gate); used when no fault is injected.
     gate: Gate | None = None
-    #: Injected faults (emulator/faults.py); transports read them per message.
+    #: Injected faults (emulator/transports/faults.py); transports read them per message.
     faults: Faults = NO_FAULTS
     #: Battery devices: what HTTP clients meet while ``device.asleep`` ("timeout" or "refuse",
     #: core/sleep.py WHILE_ASLEEP); the profile's choice, changeable per host (the listener

@@ -153,7 +153,7 @@ class Runtime:
     ) -> DeviceHost:
         """Create a device, restore its saved state if any, and start serving HTTP.
 
-        ``model`` is a code, a profile name or a Profile (``emulator.override`` builds one from
+        ``model`` is a code, a profile name or a Profile (``runtime/override.py`` builds one from
         a capture). ``settings`` are /settings parameters applied once at creation (``name``).
         ``restore`` is a snapshot to start from when the state directory has none.
         """

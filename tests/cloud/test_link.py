@@ -1,4 +1,4 @@
-"""The device link (fake_cloud/link.py): hello, presence, status and settings pushes, calls,
+"""The device link (fake_cloud/api/link.py): hello, presence, status and settings pushes, calls,
 answers, replacement, bad frames."""
 
 import json
