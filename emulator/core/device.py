@@ -4,10 +4,8 @@ The device never reads a clock, sleeps or touches the network. Every entry point
 Contract, as websockets' Protocol states it: after ``call()``, ``on_timer()`` or a ``world_*``
 action, call ``drain_events()`` and dispatch the events, then reschedule from ``next_deadline()``.
 
-The device builds the components its profile names from the registry ``Component.KINDS``, which
-the profile loader fills (emulator/runtime/profiles.py), so it imports none of the kinds; they,
-the renderer and the resources see the device through narrow protocols (component.Owner,
-render.Rendered, resources.Served), never by importing this module.
+Components come from ``Component.KINDS``, which the profile loader fills; they, the renderer and
+the resources see the device through protocols (Owner, Rendered, Served), never this module.
 """
 
 from __future__ import annotations
