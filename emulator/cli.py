@@ -25,7 +25,7 @@ from .conformance import capture_main
 from .conformance import main as conformance_main
 from .fleet_spec import COIOT_SOCKETS
 from .mdns import MdnsAnnouncer
-from .net import loopback_plan
+from .net import loopback_plan, require_local_address
 from .override import load_capture
 from .profiles import ProfileError, all_profiles
 from .runtime import DeviceHost, Runtime
@@ -38,6 +38,13 @@ def _login(value: str) -> tuple[str, str]:
     if not sep or not user or not password:
         raise argparse.ArgumentTypeError("expected USER:PASSWORD")
     return user, password
+
+
+def _local_address(value: str) -> str:
+    try:
+        return require_local_address(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _default_port() -> int:
@@ -63,7 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="emulate the device captured in DIR by `shelly-emu capture` (model, fw, MAC, shape)",
     )
-    run.add_argument("--ip", default="127.0.1.1", help="loopback address to serve on (127.0.1.1)")
+    run.add_argument(
+        "--ip",
+        type=_local_address,
+        default="127.0.1.1",
+        help="address to serve on: any address this host owns — loopback (127.x.y.z), a LAN "
+        "alias, a macvlan, a veth in a namespace (127.0.1.1); multicast CoIoT and mDNS leave by "
+        "the interface that holds it (docs/lan.md)",
+    )
     run.add_argument(
         "--http-port",
         type=int,
@@ -112,8 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--no-mdns", action="store_true", help="no mDNS announcements")
         command.add_argument(
             "--interface",
-            default="127.0.0.1",
-            help="address of the interface for multicast CoIoT and mDNS (127.0.0.1)",
+            type=_local_address,
+            help="override: send and receive every device's multicast CoIoT and mDNS on the "
+            "interface holding this address (default: each device's own interface)",
         )
     return parser
 
@@ -126,7 +141,9 @@ def _start(args: argparse.Namespace, state_dir: str | None = None) -> Runtime:
             runtime, interface=args.interface, shared_socket=args.coiot_socket == "shared"
         )
     if not args.no_mdns:
-        MdnsAnnouncer.attach(runtime, interfaces=[args.interface])
+        MdnsAnnouncer.attach(
+            runtime, interfaces=None if args.interface is None else [args.interface]
+        )
     return runtime
 
 

@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from .core.identity import derive_mac, normalise_mac
+from .net import free_loopback_block, require_local_address
 from .profiles import ProfileError, load_profile
 
 __all__ = [
@@ -216,8 +217,6 @@ def _addresses(where: str, group: Mapping[str, Any], count: int) -> list[tuple[s
     """(ip, http_port, coap_port) per device, from the group's address plan."""
     address = str(group.get("address", "auto"))
     if address == "auto":
-        from .net import free_loopback_block
-
         http = _int(group.get("http_port", 80), f"{where}.http_port", 0, 65535)
         first_ip = free_loopback_block(count, http or 80)
     else:
@@ -237,7 +236,14 @@ def _addresses(where: str, group: Mapping[str, Any], count: int) -> list[tuple[s
     loopback = ipaddress.IPv4Address(first_ip).is_loopback
     if last > 0xFFFFFFFF or (loopback and not ipaddress.IPv4Address(last).is_loopback):
         raise FleetError(f"{where}: {count} addresses from {first_ip} run out of range")
-    return [(str(ipaddress.IPv4Address(base + i)), http, coap) for i in range(count)]
+    addresses = [str(ipaddress.IPv4Address(base + i)) for i in range(count)]
+    if not loopback:  # a LAN alias, a macvlan, a veth: each must be this host's already
+        for ip in addresses:
+            try:
+                require_local_address(ip)
+            except ValueError as error:
+                raise FleetError(f"{where}.address: {error}") from None
+    return [(ip, http, coap) for ip in addresses]
 
 
 def _endpoint(value: Any, where: str, default_port: int | None = 0) -> tuple[str, Any]:
