@@ -75,11 +75,14 @@ def _user(services: Services, fields: dict[str, Any]) -> User:
         raise V1Error("invalid_auth_key", str(exc), 401) from None
 
 
-def _device(services: Services, user: User, raw: Any) -> Device:
-    """The account's device by id (hex as the app shows it, or decimal)."""
+def _device(services: Services, user: User, raw: Any, online: bool = False) -> Device:
+    """The account's device by id (hex as the app shows it, or decimal); with `online`, one
+    the cloud sees online, checked first as for a CommandRequest (wsapi.py)."""
     device = services.backend.find_device(raw, prefer_dec=False) if raw else None
     if device is None or device.owner != user.id:
         raise V1Error("device_not_found", f"no device {raw!r} on this account", data=None)
+    if online and not device.online:
+        raise V1Error("device_offline", "device is offline")
     return device
 
 
@@ -152,7 +155,7 @@ def v1_blueprint(hub: "Hub") -> Blueprint:
     def control(build: Callable[[dict[str, Any]], Command]) -> Any:
         fields = _body()
         user = _user(services, fields)
-        device = _device(services, user, fields.get("id"))
+        device = _device(services, user, fields.get("id"), online=True)
         try:
             command = build(fields)
         except Refused as exc:
@@ -171,7 +174,7 @@ def v1_blueprint(hub: "Hub") -> Blueprint:
         for entry in _bulk_devices(fields):
             name = f"{entry.get('id')}_{entry.get('channel', 0)}"
             try:
-                device = _device(services, user, entry.get("id"))
+                device = _device(services, user, entry.get("id"), online=True)
                 command = build({**fields, "channel": str(entry.get("channel", 0))})
                 calls.append((device.id, _check(services, device, command), name))
             except Refused as exc:

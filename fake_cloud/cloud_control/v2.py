@@ -89,9 +89,12 @@ def _user(services: Services, body: dict[str, Any]) -> User:
 
 
 def _device(services: Services, user: User, raw: Any) -> Device:
+    """The account's device, online: offline is checked first, as for a CommandRequest."""
     device = services.backend.find_device(raw, prefer_dec=False) if raw else None
     if device is None or device.owner != user.id:
         raise V2Error("DEVICE_NOT_FOUND", f"no device {raw!r} on this account")
+    if not device.online:
+        raise V2Error("DEVICE_OFFLINE", "device is offline")
     return device
 
 
