@@ -247,12 +247,20 @@ class Backend:
         return [d for d in self.devices.values() if d.owner == user_id]
 
     def link_up(self, hexid: str, hello: dict[str, Any], server: str) -> Device:
-        """A device link said hello: register it if new (owned by the server's first user,
-        made if needed), take its identity and documents, and mark it online."""
+        """A device link said hello: register it if new (owned by the hello's `account`, else
+        the server's first user, made if needed), take its identity and documents, and mark it
+        online. A known device given another account moves to it, as pairing again does."""
         with self.lock:
             device = self.devices.get(normalize_hex(hexid))
+            account = self.user_by_email(str(hello["account"])) if "account" in hello else None
+            if device is not None and account is not None:
+                device.owner = account.id
             if device is None:
-                owner = next((u.id for u in self.users.values() if u.server == server), None)
+                owner = (
+                    account.id
+                    if account is not None
+                    else next((u.id for u in self.users.values() if u.server == server), None)
+                )
                 if owner is None:
                     owner = self.create_user(f"owner-{hexid}@fake.shelly.cloud", "", server).id
                 device = self.create_device(str(hello.get("code", "")), owner, hexid)
