@@ -251,6 +251,16 @@ class CloudAccount:
     def control(self) -> Any:
         return self.cloud.control
 
+    @property
+    def auth_key(self) -> str:
+        """The seeded user's Cloud Control API key (a new one with a new password)."""
+        return str(self.cloud.backend.user(self.user_id).auth_key)
+
+    @property
+    def server_url(self) -> str:
+        """The seeded user's server: base URL of the Cloud Control and RTE APIs."""
+        return str(self.cloud.server_url(self.cloud.backend.user(self.user_id).server))
+
     def add(self, device: EmulatedDevice, timeout: float = 10.0) -> str:
         """Give ``device`` to the seeded user, turn its cloud on and wait until the cloud sees
         it online; its cloud id (lowercase hex)."""

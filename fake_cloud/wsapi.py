@@ -19,6 +19,7 @@ from fake_cloud.config import IdForm
 from fake_cloud.context import Services
 from fake_cloud.faults import Fault
 from fake_cloud.ids import hex_to_dec
+from fake_cloud.jrpc import JRPC_REQUESTS, answer_jrpc
 from fake_cloud.link import LinkError
 from fake_cloud.render import (
     SocketKind,
@@ -58,6 +59,8 @@ def handle_frame(hub: "Hub", socket: "Socket", message: str | bytes) -> None:
         hub.spawn(_command(hub, socket, frame))
     elif event == "Integrator:ActionRequest" and socket.kind == SocketKind.INTEGRATOR:
         hub.spawn(_action(hub, socket, frame))
+    elif event in JRPC_REQUESTS:
+        answer_jrpc(hub, socket, frame, _target)
 
 
 def _is_number(value: Any) -> bool:
