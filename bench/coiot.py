@@ -17,8 +17,8 @@ import time
 from aioshelly.block_device.coap import CoapMessage
 
 from emulator.runtime import DeviceHost, Runtime
-from emulator.runtime.net import free_loopback_address
 from emulator.transports.coiot.udp import CoiotTransport
+from emulator.transports.net import free_loopback_address
 
 
 class Receiver(threading.Thread):

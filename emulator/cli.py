@@ -2,7 +2,7 @@
 
 shelly-emu run SHSW-1 --ip 127.0.1.5            one device
 shelly-emu demo                                  one device of every model, 127.0.1.1, .2, ...
-shelly-emu fleet FILE                            a fleet file (emulator/fleet_spec.py)
+shelly-emu fleet FILE                            a fleet file (emulator/fleet/spec.py)
 shelly-emu fleet --model SHSW-1 --count 1000     1000 devices from 127.20.0.1, one loop
 """
 
@@ -23,12 +23,12 @@ from .conformance import main as conformance_main
 from .fleet import cli as fleet_cli
 from .fleet.spec import COIOT_SOCKETS
 from .runtime import DeviceHost, Runtime
-from .runtime.net import loopback_plan
 from .runtime.override import load_capture
 from .runtime.profiles import ProfileError, all_profiles
 from .transports.cloud_wiring import link_to_cloud, register_device
 from .transports.coiot.udp import CoiotTransport
 from .transports.mdns import MdnsAnnouncer
+from .transports.net import loopback_plan, require_local_address
 
 __all__ = ["main"]
 
@@ -38,6 +38,13 @@ def _login(value: str) -> tuple[str, str]:
     if not sep or not user or not password:
         raise argparse.ArgumentTypeError("expected USER:PASSWORD")
     return user, password
+
+
+def _local_address(value: str) -> str:
+    try:
+        return require_local_address(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _default_port() -> int:
@@ -63,7 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="emulate the device captured in DIR by `shelly-emu capture` (model, fw, MAC, shape)",
     )
-    run.add_argument("--ip", default="127.0.1.1", help="loopback address to serve on (127.0.1.1)")
+    run.add_argument(
+        "--ip",
+        type=_local_address,
+        default="127.0.1.1",
+        help="address to serve on: any address this host owns — loopback (127.x.y.z), a LAN "
+        "alias, a macvlan, a veth in a namespace (127.0.1.1); multicast CoIoT and mDNS leave by "
+        "the interface that holds it (docs/lan.md)",
+    )
     run.add_argument(
         "--http-port",
         type=int,
@@ -112,8 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--no-mdns", action="store_true", help="no mDNS announcements")
         command.add_argument(
             "--interface",
-            default="127.0.0.1",
-            help="address of the interface for multicast CoIoT and mDNS (127.0.0.1)",
+            type=_local_address,
+            help="override: send and receive every device's multicast CoIoT and mDNS on the "
+            "interface holding this address (default: each device's own interface)",
         )
     return parser
 
@@ -126,7 +141,9 @@ def _start(args: argparse.Namespace, state_dir: str | None = None) -> Runtime:
             runtime, interface=args.interface, shared_socket=args.coiot_socket == "shared"
         )
     if not args.no_mdns:
-        MdnsAnnouncer.attach(runtime, interfaces=[args.interface])
+        MdnsAnnouncer.attach(
+            runtime, interfaces=None if args.interface is None else [args.interface]
+        )
     return runtime
 
 

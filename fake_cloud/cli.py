@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         args.ca_out.write_text(Path(cloud.ca_path).read_text())
     print(f"fake Shelly Cloud (seed {cloud.backend.seed})")
     print(f"  api  {cloud.api_url}   (POST /integrator/get_access_token, /oauth/login)")
-    print(f"  my   {cloud.my_url}   (/integrator.html, /oauth_login.html)")
+    print(f"  my   {cloud.my_url}   (/integrator.html, /oauth_login.html, /user_settings.html)")
     for name in cloud.server_names:
         endpoint = cloud.endpoints[name]
         print(f"  {name}  {endpoint.rest_url}  {endpoint.ws_base}/shelly/wss/hk_sock?t=…")

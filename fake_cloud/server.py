@@ -31,6 +31,9 @@ from flask import jsonify
 from werkzeug.exceptions import HTTPException
 
 from fake_cloud.api._asgi import WsgiBridge
+from fake_cloud.api.cloud_control.account import account_page
+from fake_cloud.api.cloud_control.v1 import v1_blueprint
+from fake_cloud.api.cloud_control.v2 import v2_blueprint
 from fake_cloud.api.context import Services
 from fake_cloud.api.pages import pages
 from fake_cloud.api.rest import Role, create_app
@@ -239,7 +242,12 @@ class FakeCloud:
         )
         self.endpoints[name] = endpoint
         cert_path, ssl_ctx = self._certificate(endpoint)
-        extra = [control_blueprint(self.control), *([pages] if role is Role.MY else [])]
+        extra = [
+            control_blueprint(self.control),
+            *([pages, account_page] if role is Role.MY else []),
+        ]
+        if role is Role.SERVER:
+            extra += [v1_blueprint(self.hub), v2_blueprint(self.hub)]
         app = create_app(
             self.services, role, name, extra, None if role is not Role.SERVER else name
         )

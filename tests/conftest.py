@@ -11,7 +11,7 @@ import pytest
 
 from emulator.core.clock import ManualClock
 from emulator.runtime import DeviceHost, Runtime
-from emulator.runtime.net import free_loopback_address
+from emulator.transports.net import free_loopback_address
 
 HTTP_PORT = 80 if os.geteuid() == 0 else 0
 

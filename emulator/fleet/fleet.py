@@ -138,10 +138,12 @@ class Fleet:
             settings=spec.creation_settings(),
         )
         member = Member(spec, host)
-        self.runtime.call(lambda: self._initialise(member, fresh=not restored))
+        # In the table before it is initialised: turning its cloud on starts its link, which
+        # looks the device up (_cloud_server) on the loop at once.
         self.members.append(member)
         for key in (member.id, spec.mac, f"{spec.ip}:{host.http_port}", spec.ip):
             self._index.setdefault(key.lower(), member)
+        self.runtime.call(lambda: self._initialise(member, fresh=not restored))
 
     def _initialise(self, member: Member, *, fresh: bool) -> None:
         """Loop thread: relay outputs (fresh devices only: flash keeps the last state) and the
@@ -168,12 +170,17 @@ class Fleet:
         ca = next((cloud.ca for cloud in clouds if cloud.ca), None)
         if ca is not None:
             context = ssl.create_default_context(cafile=ca)
-        self._cloud = CloudLinks(self.runtime, self._cloud_server, context)
+        self._cloud = CloudLinks(self.runtime, self._cloud_server, context, self._cloud_account)
 
     def _cloud_server(self, host: DeviceHost) -> str:
         member = self.find(host.device.identity.mac)
         assert member.spec.cloud is not None, "cloud link for a device without a cloud"
         return member.spec.cloud.server
+
+    def _cloud_account(self, host: DeviceHost) -> str | None:
+        """The fleet file's ``cloud: {account}``: the cloud registers the device to it."""
+        cloud = self.find(host.device.identity.mac).spec.cloud
+        return cloud.account if cloud is not None else None
 
     # --- finding devices ------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@
         cloud: {server: "wss://127.5.0.1:6113", account: alice@example.com, ca: ca.pem}
         settings: {led_status_disable: true}   # any /settings parameters, at creation
         relays: {0: true}              # output state at creation
-        world: {loads: {0: 60}, device_temperature: 35}   # see emulator/actions.py
+        world: {loads: {0: 60}, device_temperature: 35}   # see emulator/fleet/actions.py
 
 Every key is checked; an error names the file, the entry and the key.
 """
@@ -34,8 +34,8 @@ from typing import Any
 import yaml
 
 from ..core.identity import derive_mac, normalise_mac
-from ..runtime.net import free_loopback_block
 from ..runtime.profiles import ProfileError, load_profile
+from ..transports.net import free_loopback_block, require_local_address
 
 __all__ = [
     "COIOT_SOCKETS",
@@ -52,7 +52,7 @@ _GROUP_KEYS = {
     "longid", "login", "coiot_peer", "cloud", "settings", "relays", "world",
 }  # fmt: skip
 _TOP_KEYS = {"state_dir", "control", "coiot_socket", "defaults", "devices"}
-#: How CoIoT is served (emulator/coiot_udp.py): a socket per device, or one for every device.
+#: How CoIoT is served (transports/coiot/udp.py): a socket per device, or one for every device.
 COIOT_SOCKETS = ("per-device", "shared")
 #: Upper bound on one fleet file (the descriptor hard limit here is 20,000 per process).
 MAX_DEVICES = 100_000
@@ -64,7 +64,7 @@ class FleetError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class CloudSpec:
-    """Where a device's cloud link goes (emulator/cloud_link.py) and whose device it is."""
+    """Where a device's cloud link goes (transports/cloud_link.py) and whose device it is."""
 
     server: str
     account: str | None = None
@@ -236,7 +236,14 @@ def _addresses(where: str, group: Mapping[str, Any], count: int) -> list[tuple[s
     loopback = ipaddress.IPv4Address(first_ip).is_loopback
     if last > 0xFFFFFFFF or (loopback and not ipaddress.IPv4Address(last).is_loopback):
         raise FleetError(f"{where}: {count} addresses from {first_ip} run out of range")
-    return [(str(ipaddress.IPv4Address(base + i)), http, coap) for i in range(count)]
+    addresses = [str(ipaddress.IPv4Address(base + i)) for i in range(count)]
+    if not loopback:  # a LAN alias, a macvlan, a veth: each must be this host's already
+        for ip in addresses:
+            try:
+                require_local_address(ip)
+            except ValueError as error:
+                raise FleetError(f"{where}.address: {error}") from None
+    return [(ip, http, coap) for ip in addresses]
 
 
 def _endpoint(value: Any, where: str, default_port: int | None = 0) -> tuple[str, Any]:

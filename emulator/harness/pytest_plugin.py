@@ -35,11 +35,11 @@ from ..fleet.fleet import Fleet
 from ..fleet.spec import FleetSpec, load_fleet, parse_fleet
 from ..runtime import DeviceHost, Runtime
 from ..runtime.clock import Clock, ManualClock, Now
-from ..runtime.net import free_loopback_address
 from ..runtime.world import World
 from ..transports.cloud_wiring import cloud_id, link_to_cloud, register_device
 from ..transports.coiot.udp import CoiotTransport
 from ..transports.faults import NO_FAULTS, Faults
+from ..transports.net import free_loopback_address
 from ..transports.request_log import RequestRecord
 
 __all__ = ["CloudAccount", "EmulatedDevice", "ManualTime"]
@@ -250,6 +250,16 @@ class CloudAccount:
     @property
     def control(self) -> Any:
         return self.cloud.control
+
+    @property
+    def auth_key(self) -> str:
+        """The seeded user's Cloud Control API key (a new one with a new password)."""
+        return str(self.cloud.backend.user(self.user_id).auth_key)
+
+    @property
+    def server_url(self) -> str:
+        """The seeded user's server: base URL of the Cloud Control and RTE APIs."""
+        return str(self.cloud.server_url(self.cloud.backend.user(self.user_id).server))
 
     def add(self, device: EmulatedDevice, timeout: float = 10.0) -> str:
         """Give ``device`` to the seeded user, turn its cloud on and wait until the cloud sees

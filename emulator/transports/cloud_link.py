@@ -5,7 +5,7 @@ protocol, which nobody outside Shelly can reproduce. What the cloud's users see 
 commands, online state) is faithful; this link only carries it.
 
     device -> cloud  {"type": "hello", "id", "code", "gen", "mac", "fw", "name", "status",
-                      "settings"}
+                      "settings", "account"?}   account: the owner's email, as pairing sets it
                      {"type": "status", "status"}        after every status change
                      {"type": "settings", "settings"}    after every settings change
                      {"type": "result", "id", "code": 200, "body"} | {..., "code": 4xx, "error"}
@@ -86,7 +86,9 @@ class _Link:
         device = self.host.device
         identity = device.identity
         settings = self.host.call("settings", {})
+        account = self.links.account_for(self.host) if self.links.account_for else None
         return {
+            **({"account": account} if account else {}),
             "type": "hello",
             "id": identity.short_id.lower(),
             "code": identity.model,
@@ -133,7 +135,8 @@ class CloudLinks:
     """Runtime transport that keeps every cloud-enabled device linked to its cloud server.
 
     ``server_for(host)`` gives the server base URL (``wss://127.5.0.1:6113``) of a device;
-    ``ssl_context`` trusts the fake cloud's CA for ``wss://``.
+    ``ssl_context`` trusts the fake cloud's CA for ``wss://``; ``account_for(host)``, if given,
+    names the account (email) the cloud registers the device to.
     """
 
     def __init__(
@@ -141,10 +144,12 @@ class CloudLinks:
         runtime: Hosting,
         server_for: Callable[[Host], str],
         ssl_context: ssl.SSLContext | None = None,
+        account_for: Callable[[Host], str | None] | None = None,
     ) -> None:
         self.runtime = runtime
         self.server_for = server_for
         self.ssl_context = ssl_context
+        self.account_for = account_for
         self.links: dict[int, _Link] = {}
         runtime.listeners.append(self.on_events)
         runtime.closers.append(self.on_close)

@@ -6,6 +6,18 @@ server ``<hostname>.local.``, the HTTP port, an A record with the device's own a
 ``id=<hostname> fw_id=<fw> arch=... app=...`` (``arch``/``app`` from the profile's ``mdns``
 section) plus ``fw_version`` and ``discoverable`` as /settings shows them.
 
+TTLs as Mongoose OS's DNS-SD library (the Gen1 firmware's base) sends them since
+mongoose-os-libs/dns-sd@0b83ff3 (2020-10, "Record TTL clean-up to match standard"): PTR 4500 s,
+SRV, TXT, A and NSEC 120 s (before that commit: all 120 s). python-zeroconf's defaults differ on
+TXT (4500 s), so the TXT record is pinned after registration. A real Shelly 1 answers exactly
+so (home-assistant/core#67759: PTR 4500, SRV, TXT, A, NSEC 120).
+
+Multicast follows the device: each interface that holds a device's address gets its own
+responder, bound to that interface (IP_MULTICAST_IF, membership), announcing only the devices on
+it — a loopback device's address never goes out on a LAN, and a device on a LAN alias or in a
+network namespace is heard there with no option given. ``interfaces=`` forces one responder on
+the given interfaces for every device (``--interface``).
+
 Optional per runtime (``MdnsAnnouncer.attach``). Fleet scale (DESIGN.md "zeroconf at scale"): the
 emulator owns every name it announces, so registration skips probing
 (``cooperating_responders=True``), and names go out in staggered batches. A device is
@@ -16,25 +28,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import socket
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from zeroconf import ServiceInfo
+from zeroconf import DNSText, ServiceInfo
 from zeroconf.asyncio import AsyncZeroconf
+
+from .net import InterfaceMap
 
 if TYPE_CHECKING:
     from ..core.clock import Now
     from ..core.device import Device
     from .hosting import Host, Hosting
 
-__all__ = ["SERVICE_TYPE", "MdnsAnnouncer", "service_info", "txt_record"]
+__all__ = ["SERVICE_TYPE", "TTLS", "MdnsAnnouncer", "service_info", "txt_record"]
 
 logger = logging.getLogger(__name__)
 
 #: The only service Gen1 devices announce (``_shelly._tcp`` is Gen2+; spec/clients.md §1.1).
 SERVICE_TYPE = "_http._tcp.local."
+#: Record TTLs in seconds (mongoose-os-libs/dns-sd src/mongoose/mgos_dns_sd.c TTL_SHORT/TTL_LONG).
+TTLS = {"PTR": 4500, "SRV": 120, "TXT": 120, "A": 120}
+_TYPE_TXT, _CLASS_IN_UNIQUE = 16, 0x8001
 
 
 def txt_record(device: Device, now: Now) -> dict[str, str]:
@@ -52,39 +70,95 @@ def txt_record(device: Device, now: Now) -> dict[str, str]:
     return txt
 
 
+class _SameLinkOnly(asyncio.DatagramProtocol):
+    """Hands zeroconf only the datagrams whose source is on the responder's own link.
+
+    Every zeroconf instance on a host gets every mDNS datagram the host receives (port 5353
+    is shared with SO_REUSEPORT; IP_MULTICAST_ALL), and answers a unicast-response question
+    by unicast from its wildcard socket: without this, a loopback responder would answer a
+    LAN client with a 127.x address.
+    """
+
+    def __init__(self, inner: Any, networks: list[ipaddress.IPv4Network]) -> None:
+        self.inner = inner
+        self.networks = networks
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        try:
+            source = ipaddress.ip_address(addr[0])
+        except ValueError:
+            return
+        if any(source in network for network in self.networks):
+            self.inner.datagram_received(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        self.inner.error_received(exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.inner.connection_lost(exc)
+
+
+async def _keep_to_link(responder: AsyncZeroconf, networks: list[ipaddress.IPv4Network]) -> None:
+    """Once the responder's sockets are up, filter what they hear (before anything registers)."""
+    await responder.zeroconf.async_wait_for_start()
+    for reader in responder.zeroconf.engine.readers:
+        transport = reader.transport
+        transport.set_protocol(_SameLinkOnly(transport.get_protocol(), networks))
+
+
+def _pin_txt_ttl(info: ServiceInfo) -> None:
+    """zeroconf gives TXT the PTR's TTL (``other_ttl``); firmware gives it the host's. Answers
+    and announcements take the record from this cache, which registration clears: call it right
+    after ``async_register_service`` (before the announcement task runs)."""
+    info._dns_text_cache = DNSText(info.name, _TYPE_TXT, _CLASS_IN_UNIQUE, TTLS["TXT"], info.text)
+
+
 def service_info(host: Host) -> ServiceInfo:
     """The service record set of one running device."""
     hostname = host.device.identity.hostname
-    return ServiceInfo(
+    info = ServiceInfo(
         SERVICE_TYPE,
         f"{hostname}.{SERVICE_TYPE}",
         addresses=[socket.inet_aton(host.ip)],
         port=host.http_port,
         properties=txt_record(host.device, host.now()),
         server=f"{hostname}.local.",
+        host_ttl=TTLS["A"],
+        other_ttl=TTLS["PTR"],
     )
+    return info
 
 
 class MdnsAnnouncer:
-    """Announces every device a runtime hosts on the given interfaces (loopback by default)."""
+    """Announces every device a runtime hosts: on the interface holding each device's address
+    (default), or on the given ``interfaces`` for all of them."""
 
     def __init__(
         self,
         runtime: Hosting,
         *,
-        interfaces: Sequence[str] = ("127.0.0.1",),
+        interfaces: Sequence[str] | None = None,
         batch_size: int = 500,
         batch_interval: float = 0.5,
     ) -> None:
         self.runtime = runtime
-        self.interfaces = list(interfaces)
+        self.interfaces = None if interfaces is None else list(interfaces)
         self.batch_size = batch_size
         self.batch_interval = batch_interval
-        self.zeroconf: AsyncZeroconf | None = None
-        self.registered: dict[Host, ServiceInfo] = {}
-        self._queue: dict[Host, ServiceInfo] = {}
+        self.links = InterfaceMap()
+        #: One responder per interface index (or per forced interface list: key -1).
+        self.responders: dict[int | str, AsyncZeroconf] = {}
+        self.registered: dict[Host, tuple[AsyncZeroconf, ServiceInfo]] = {}
+        self._guards: dict[AsyncZeroconf, asyncio.Task[None]] = {}
+        self._queue: dict[Host, tuple[AsyncZeroconf, ServiceInfo]] = {}
         self._worker: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Future[Any]] = set()
+        self._started = False
+
+    @property
+    def zeroconf(self) -> AsyncZeroconf | None:
+        """The responder of the first interface (the only one when all devices share one)."""
+        return next(iter(self.responders.values()), None)
 
     @classmethod
     def attach(cls, runtime: Hosting, **options: Any) -> MdnsAnnouncer:
@@ -94,12 +168,30 @@ class MdnsAnnouncer:
         return announcer
 
     async def _start(self) -> None:
-        self.zeroconf = AsyncZeroconf(interfaces=self.interfaces)
+        self._started = True
+        if self.interfaces is not None:
+            self.responders[-1] = AsyncZeroconf(interfaces=self.interfaces)
         self.runtime.openers.append(self.open)
         self.runtime.closers.append(self.close)
         self.runtime.stoppers.append(self.stop)
         for host in list(self.runtime.hosts):
             self.open(host)
+
+    def responder_for(self, address: str) -> AsyncZeroconf:
+        """The responder on the interface holding ``address`` (created on first use)."""
+        if self.interfaces is not None:
+            return self.responders[-1]
+        link = self.links.lookup(address)
+        key: int | str = address if link is None else link[0]
+        responder = self.responders.get(key)
+        if responder is None:
+            interface = address if link is None else link[1]
+            responder = self.responders[key] = AsyncZeroconf(interfaces=[interface])
+            if link is not None:
+                networks = self.links.networks(link[0])
+                guard = self.runtime.loop.create_task(_keep_to_link(responder, networks))
+                self._guards[responder] = guard
+        return responder
 
     def _track(self, future: asyncio.Future[Any]) -> None:
         self._tasks.add(future)
@@ -109,40 +201,43 @@ class MdnsAnnouncer:
 
     def open(self, host: Host) -> None:
         """Queue the device's announcement for the next batch."""
-        self._queue[host] = service_info(host)
+        if not self._started:
+            return
+        self._queue[host] = (self.responder_for(host.ip), service_info(host))
         if self._worker is None or self._worker.done():
             self._worker = self.runtime.loop.create_task(self._register_batches())
 
     def close(self, host: Host) -> None:
         """Withdraw the device: goodbye packets if it was announced."""
         self._queue.pop(host, None)
-        info = self.registered.pop(host, None)
-        if info is not None and self.zeroconf is not None:
-            self._track(asyncio.ensure_future(self._goodbye(info)))
+        entry = self.registered.pop(host, None)
+        if entry is not None:
+            self._track(asyncio.ensure_future(self._goodbye(*entry)))
 
-    async def _goodbye(self, info: ServiceInfo) -> None:
-        assert self.zeroconf is not None
-        await (await self.zeroconf.async_unregister_service(info))
+    async def _goodbye(self, responder: AsyncZeroconf, info: ServiceInfo) -> None:
+        await (await responder.async_unregister_service(info))
 
     async def _register_batches(self) -> None:
-        while self._queue and self.zeroconf is not None:
+        while self._queue:
             batch = list(self._queue.items())[: self.batch_size]
             for host, _ in batch:
                 del self._queue[host]
-            broadcasts = await asyncio.gather(
-                *(
-                    self.zeroconf.async_register_service(info, cooperating_responders=True)
-                    for _, info in batch
+            for host, (responder, info) in batch:
+                if responder in self._guards:
+                    await self._guards[responder]
+                # cooperating_responders: no probing, so this does not wait (the batch stays fast)
+                broadcast = await responder.async_register_service(
+                    info, cooperating_responders=True
                 )
-            )
-            for (host, info), broadcast in zip(batch, broadcasts, strict=True):
-                self.registered[host] = info
-                self._track(asyncio.ensure_future(broadcast))
+                _pin_txt_ttl(info)
+                self.registered[host] = (responder, info)
+                self._track(broadcast)
             if self._queue:
                 await asyncio.sleep(self.batch_interval)
 
     async def stop(self) -> None:
-        """Finish goodbyes, then close zeroconf (which says goodbye for anything left)."""
+        """Finish goodbyes, then close the responders (which say goodbye for anything left)."""
+        self._started = False
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -150,7 +245,8 @@ class MdnsAnnouncer:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self.zeroconf is not None:
-            await self.zeroconf.async_close()
-            self.zeroconf = None
+        for responder in self.responders.values():
+            await responder.async_close()
+        self.responders.clear()
+        self._guards.clear()
         self.registered.clear()

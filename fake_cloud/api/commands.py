@@ -4,7 +4,7 @@ Pure functions. The command table is seed 002 "Implemented Command Requests" and
 (spec/cloud.md §2.4.2): `relay`, `light`, `roller` (both vocabularies, `up/down` from the RTE doc
 and `open/close` from the integrator doc), `roller_to_pos` (only for a calibrated roller). The
 Gen1 targets are seed 003: `/relay/N?turn=&timer=`, `/light/N?…`, `/roller/N?go=&duration=`,
-`/roller/N?go=to_pos&roller_pos=`.
+`/roller/N?go=to_pos&roller_pos=`; and `ir_emit` (ushelly) onto `/ir/emit`.
 
 `apply_call` plays a Gen1 device for registered devices that have no live link, so the cloud is
 testable on its own: it edits the stored status the way the device would and answers its body.
@@ -96,7 +96,24 @@ def translate(cmd: Any, params: Any, status: dict[str, Any]) -> Call:
             return _roller(params, status)
         case "roller_to_pos":
             return _roller_to_pos(params, status)
+        case "ir_emit":
+            return _ir_emit(params)
     raise CommandError("params", f"unsupported cmd {cmd!r}")
+
+
+def _ir_emit(params: dict[str, Any]) -> Call:
+    """`ir_emit {data, type: "stored"}` as ushelly sends it (spec/cloud.md §3.7 [CLIENT]; not
+    in the API docs) onto the Sense's `/ir/emit` (seed 003): `data` is the stored code's id, or
+    with type `pronto`/`pronto_hex` the code itself. A device without an IR emitter refuses."""
+    data, kind = params.get("data"), params.get("type", "stored")
+    if not isinstance(data, str) or not data:
+        raise CommandError("params", "data (a stored code id or a pronto code) is required")
+    match kind:
+        case "stored":
+            return Call("/ir/emit", {"type": "stored", "id": data})
+        case "pronto" | "pronto_hex":
+            return Call("/ir/emit", {"type": "pronto", kind: data})
+    raise CommandError("params", "type must be stored, pronto or pronto_hex")
 
 
 def _relay(params: dict[str, Any], status: dict[str, Any]) -> Call:
@@ -162,6 +179,8 @@ def _roller_to_pos(params: dict[str, Any], status: dict[str, Any]) -> Call:
 def apply_call(status: dict[str, Any], call: Call) -> tuple[dict[str, Any], dict[str, Any]]:
     """Play a Gen1 device: the new status document and the endpoint's answer body."""
     new = copy.deepcopy(status)
+    if call.path == "/ir/emit":
+        return new, {}  # nothing in a status document shows a code was sent
     kind, channel = call.path.strip("/").split("/")
     item: dict[str, Any] = new[f"{kind}s"][int(channel)]
     params = call.params

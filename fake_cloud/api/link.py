@@ -7,7 +7,9 @@ events and obey its commands. Wire format (JSON text frames over a WebSocket to
 
 device → cloud
     {"type":"hello","id":"b92cfa","code":"SHSW-1","gen":1,"mac":"A4CF12B92CFA","fw":"…",
-     "name":…,"status":{Gen1 /status},"settings":{Gen1 /settings}}          first frame, once
+     "name":…,"status":{Gen1 /status},"settings":{Gen1 /settings},
+     "account":"owner@example.com"}   first frame, once; account optional: the device is
+                                      registered to (or moved to) that user, as pairing does
     {"type":"status","status":{…}}        on every status change (full document)
     {"type":"settings","settings":{…}}    on every settings change (full document)
     {"type":"result","id":<n>,"code":200,"body":{…}}      answer to a call
@@ -18,7 +20,8 @@ cloud → device
 
 The open link is the device's presence: hello ⇒ online, close ⇒ offline. A newer link for the
 same id replaces the older one (closed with 4409). Close codes the cloud uses: 4400 bad hello,
-4403 device set offline by the control plane, 4408 no hello within 10 s, 4409 replaced.
+4403 device set offline by the control plane, 4404 unknown account, 4408 no hello within 10 s,
+4409 replaced, 4421 the account lives on another server (the reason names it).
 """
 
 import asyncio
@@ -33,7 +36,7 @@ from websockets.exceptions import ConnectionClosed
 from fake_cloud.api.commands import Call
 from fake_cloud.api.context import Services
 from fake_cloud.api.sockets import Socket
-from fake_cloud.state.backend import StateError
+from fake_cloud.state.backend import Backend, StateError
 from fake_cloud.state.ids import normalize_hex
 
 __all__ = ["LinkHub", "LinkSession", "serve_link"]
@@ -177,6 +180,11 @@ async def serve_link(hub: LinkHub, server: str, conn: ServerConnection, hexid: s
             await conn.send(json.dumps({"type": "error", "error": f"expected hello for {hexid}"}))
             await conn.close(4400, "bad hello")
         return
+    if (refusal := _account_refusal(backend, hello.get("account"), server)) is not None:
+        hub.services.recorder.add("link_refused", server=server, device=hexid, reason=refusal[1])
+        with suppress(ConnectionClosed):
+            await conn.close(*refusal)
+        return
     socket = hub.register(conn, "device", server, device=hexid)
     session = LinkSession(hub, socket, hexid)
     hub.services.recorder.add("link_in", socket=socket.id, frame=hello)
@@ -199,3 +207,15 @@ async def serve_link(hub: LinkHub, server: str, conn: ServerConnection, hexid: s
             del hub.links[hexid]
             with suppress(StateError):
                 backend.link_down(hexid)
+
+
+def _account_refusal(backend: Backend, account: Any, server: str) -> tuple[int, str] | None:
+    """Why a hello's `account` cannot own the device here (close code, reason), or None."""
+    if account is None:
+        return None
+    user = backend.user_by_email(str(account))
+    if user is None:
+        return 4404, f"no account {account}"
+    if user.server != server:
+        return 4421, f"account {account} lives on {backend.server(user.server).host}"
+    return None

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from fake_cloud.api.auth import AuthError, Principal
+from fake_cloud.api.cloud_control.v1 import all_status_by_key
 from fake_cloud.api.context import Services
 from fake_cloud.api.render import all_status, envelope_error, envelope_ok
 from fake_cloud.state.backend import DIY_CLIENT
@@ -112,7 +113,10 @@ def _bearer() -> Principal | tuple[Response, int]:
 
 @server_api.route("/device/all_status", methods=["GET", "POST"])
 def device_all_status() -> Any:
-    """Seed 002: every owned device's last status with `_dev_info` when `show_info` is set."""
+    """Seed 002: every owned device's last status with `_dev_info` when `show_info` is set.
+    With an `auth_key` it is the Cloud Control API's call (cloud_control/v1.py)."""
+    if "auth_key" in params():
+        return all_status_by_key(services(), params())
     principal = _bearer()
     if not isinstance(principal, Principal):
         return principal

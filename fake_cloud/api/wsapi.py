@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from fake_cloud.api.commands import CommandError, apply_call, translate
 from fake_cloud.api.context import Services
+from fake_cloud.api.jrpc import JRPC_REQUESTS, answer_jrpc
 from fake_cloud.api.link import LinkError, LinkSession
 from fake_cloud.api.render import (
     SocketKind,
@@ -68,6 +69,8 @@ def handle_frame(hub: RequestHub, socket: Socket, message: str | bytes) -> None:
         hub.spawn(_command(hub, socket, frame))
     elif event == "Integrator:ActionRequest" and socket.kind == SocketKind.INTEGRATOR:
         hub.spawn(_action(hub, socket, frame))
+    elif event in JRPC_REQUESTS:
+        answer_jrpc(hub, socket, frame, _target)
 
 
 def _is_number(value: Any) -> bool:

@@ -64,6 +64,9 @@ class User:
     email: str
     password: str
     server: str
+    # Cloud Control API key (fake_cloud/api/cloud_control): "The key will change if you change
+    # your password" (Cloud Control API, Getting Started).
+    auth_key: str = ""
 
 
 @dataclass(slots=True)
@@ -168,7 +171,7 @@ class Backend:
                 user_id = self._unique(lambda: self.rng.randrange(1000, 10**6), self.users)
             elif user_id in self.users:
                 raise StateError("conflict", f"user {user_id} exists")
-            user = User(user_id, email, password, server)
+            user = User(user_id, email, password, server, self._new_auth_key())
             self.users[user_id] = user
             return user
 
@@ -177,6 +180,12 @@ class Backend:
             return self.users[user_id]
         except KeyError:
             raise StateError("not_found", f"no user {user_id}") from None
+
+    def user_by_auth_key(self, key: str) -> User | None:
+        return next((u for u in self.users.values() if key and u.auth_key == key), None)
+
+    def _new_auth_key(self) -> str:
+        return format(self.rng.getrandbits(256), "064x")
 
     def user_by_email(self, email: str) -> User | None:
         return next((u for u in self.users.values() if u.email.lower() == email.lower()), None)
@@ -191,7 +200,9 @@ class Backend:
         """A new password invalidates the user's tokens (seed 001: "invalidated on password
         change")."""
         with self.lock:
-            self.user(user_id).password = password
+            user = self.user(user_id)
+            user.password = password
+            user.auth_key = self._new_auth_key()
             self.revoke_subject(f"user:{user_id}")
 
     # Devices.
@@ -236,12 +247,20 @@ class Backend:
         return [d for d in self.devices.values() if d.owner == user_id]
 
     def link_up(self, hexid: str, hello: dict[str, Any], server: str) -> Device:
-        """A device link said hello: register it if new (owned by the server's first user,
-        made if needed), take its identity and documents, and mark it online."""
+        """A device link said hello: register it if new (owned by the hello's `account`, else
+        the server's first user, made if needed), take its identity and documents, and mark it
+        online. A known device given another account moves to it, as pairing again does."""
         with self.lock:
             device = self.devices.get(normalize_hex(hexid))
+            account = self.user_by_email(str(hello["account"])) if "account" in hello else None
+            if device is not None and account is not None:
+                device.owner = account.id
             if device is None:
-                owner = next((u.id for u in self.users.values() if u.server == server), None)
+                owner = (
+                    account.id
+                    if account is not None
+                    else next((u.id for u in self.users.values() if u.server == server), None)
+                )
                 if owner is None:
                     owner = self.create_user(f"owner-{hexid}@fake.shelly.cloud", "", server).id
                 device = self.create_device(str(hello.get("code", "")), owner, hexid)

@@ -107,6 +107,16 @@ class Policies:
     diy_rate_burst: int = 1
     # CommandResponse data.res strings (§2.4.3 [INFER]).
     res: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_RES))
+    # Cloud Control API (auth_key, fake_cloud/api/cloud_control): "Currently API calls are limited
+    # to one per second" [DOC Getting Started]; per account, v1 and v2 share it (None = off).
+    cc_rate_limit: float | None = 1.0
+    cc_rate_burst: int = 1
+    # HTTP status of an over-limit call: 401, as observed (node-red-contrib-shelly ADR-005,
+    # pyShelly issue 133), or 429, which other clients expect [OBS].
+    cc_rate_limit_status: int = 401
+    # v2 `get` without `select`: identity and online state only [OBS node-red example], or
+    # e.g. ["status", "settings"] [OBS dadl registry hint].
+    cc_v2_default_select: list[str] = field(default_factory=list)
 
     def update(self, **changes: Any) -> None:
         """Apply changes by name, converting strings to the field's enum; unknown names fail."""

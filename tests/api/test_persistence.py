@@ -9,7 +9,7 @@ import requests
 
 from emulator.core.clock import ManualClock
 from emulator.runtime import Runtime
-from emulator.runtime.net import free_loopback_address
+from emulator.transports.net import free_loopback_address
 
 
 def test_settings_survive_a_restart(tmp_path) -> None:

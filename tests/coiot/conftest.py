@@ -18,8 +18,8 @@ import pytest
 
 from emulator.core.clock import ManualClock
 from emulator.runtime import DeviceHost, Runtime
-from emulator.runtime.net import free_loopback_address
 from emulator.transports.coiot.udp import CoiotTransport
+from emulator.transports.net import free_loopback_address
 
 #: Network waits scale with SHELLY_TESTS_TIMEOUT_FACTOR (websockets' MS idea).
 FACTOR = float(os.environ.get("SHELLY_TESTS_TIMEOUT_FACTOR", "1"))

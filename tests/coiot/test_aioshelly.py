@@ -31,7 +31,7 @@ from aioshelly.block_device.device import BlockDevice, BlockUpdateType
 from aioshelly.common import ConnectionOptions, get_info, is_firmware_supported
 
 from emulator.runtime import DeviceHost, Runtime
-from emulator.runtime.net import free_loopback_address
+from emulator.transports.net import free_loopback_address
 
 from .aioshelly_cases import CASES, Case, block
 from .conftest import FACTOR, WAIT, reboot

@@ -10,9 +10,9 @@ import pytest
 from zeroconf import ServiceBrowser, ServiceStateChange, Zeroconf
 
 from emulator.runtime import DeviceHost, Runtime
-from emulator.runtime.net import free_loopback_address
 from emulator.runtime.profiles import all_profiles
 from emulator.transports.mdns import SERVICE_TYPE, MdnsAnnouncer
+from emulator.transports.net import free_loopback_address
 
 from .conftest import WAIT
 

@@ -34,9 +34,9 @@ from aioshelly.common import ConnectionOptions, get_info
 from emulator.conformance import coap as conformance_coap
 from emulator.core.clock import ManualClock
 from emulator.runtime import DeviceHost, Runtime
-from emulator.runtime.net import free_loopback_address
 from emulator.transports.coiot.udp import CoiotTransport
 from emulator.transports.faults import Faults
+from emulator.transports.net import free_loopback_address
 
 from .conftest import WAIT, Client, reboot
 

@@ -19,6 +19,7 @@ from aiocoap import Message
 from aioshelly.block_device.coap import CoapMessage, CoapType
 
 from emulator.runtime import DeviceHost, Runtime
+from emulator.transports.coiot.udp import CoiotTransport
 
 from .conftest import WAIT, Client, MakeDevice, reboot
 
@@ -313,3 +314,24 @@ def _bound_udp() -> set[tuple[str, int]]:
         address, port = line.split()[1].split(":")
         bound.add((socket.inet_ntoa(bytes.fromhex(address)[::-1]), int(port, 16)))
     return bound
+
+
+# --- multicast follows the device -------------------------------------------------------------
+
+
+def test_each_device_multicasts_from_the_interface_holding_its_own_address(
+    manual_runtime: Runtime, make_device: MakeDevice
+) -> None:
+    """IP_MULTICAST_IF is the device's address (loopback for 127.x: nothing leaves the host),
+    and the group is joined on that interface (tests/lan covers a device on a veth)."""
+    transport = next(
+        closer.__self__
+        for closer in manual_runtime.closers
+        if isinstance(getattr(closer, "__self__", None), CoiotTransport)
+    )
+    hosts = [make_device("SHSW-1"), make_device("SHPLG-S")]
+    for host in hosts:
+        sock = transport._endpoints[host].sock
+        interface = sock.getsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, 4)
+        assert socket.inet_ntoa(interface) == host.ip
+    assert transport._joined == {socket.if_nametoindex("lo")}

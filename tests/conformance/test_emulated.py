@@ -15,10 +15,10 @@ import pytest
 from emulator.clock import ManualClock
 from emulator.conformance import capture_main
 from emulator.runtime import Runtime
-from emulator.runtime.net import free_loopback_address
 from emulator.runtime.override import load_capture
 from emulator.runtime.profiles import all_profiles
 from emulator.transports.coiot.udp import CoiotTransport
+from emulator.transports.net import free_loopback_address
 
 RUN_TIMEOUT = 120
 

@@ -12,7 +12,7 @@ from emulator.clock import ManualClock
 from emulator.fleet import Fleet
 from emulator.fleet.control import serve
 from emulator.fleet.spec import parse_fleet
-from emulator.runtime.net import free_loopback_address, free_loopback_block
+from emulator.transports.net import free_loopback_address, free_loopback_block
 
 
 @pytest.fixture

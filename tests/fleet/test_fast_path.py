@@ -14,8 +14,8 @@ import pytest
 
 from emulator.clock import ManualClock
 from emulator.runtime import DeviceHost, Runtime
-from emulator.runtime.net import free_loopback_address
 from emulator.transports.http.app import fast_answer
+from emulator.transports.net import free_loopback_address
 
 PATHS = [
     "/shelly", "/status", "/settings", "/settings/relay/0", "/relay/0", "/relay/9", "/meter/0",

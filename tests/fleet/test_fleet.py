@@ -18,7 +18,7 @@ from emulator.clock import ManualClock
 from emulator.fleet import Fleet
 from emulator.fleet.spec import FleetError, parse_fleet
 from emulator.runtime import Runtime
-from emulator.runtime.net import free_loopback_block
+from emulator.transports.net import free_loopback_block
 
 
 def _spec(count: int = 5, **group: object) -> dict[str, object]:

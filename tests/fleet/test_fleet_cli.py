@@ -11,7 +11,7 @@ from pathlib import Path
 import requests
 
 from emulator.conformance import coap
-from emulator.runtime.net import free_loopback_address, free_loopback_block
+from emulator.transports.net import free_loopback_address, free_loopback_block
 
 
 def test_fleet_command_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:

@@ -97,6 +97,8 @@ def test_coiot_and_fake_cloud_fixtures(pytester: pytest.Pytester) -> None:
         """
         import socket
 
+        import requests
+
         def test_coiot_publishes_to_the_peer(shelly_device, shelly_coiot):
             peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             peer.bind(("127.0.0.1", 0))
@@ -119,6 +121,11 @@ def test_coiot_and_fake_cloud_fixtures(pytester: pytest.Pytester) -> None:
             hexid = fake_cloud.add(plug)
             assert fake_cloud.cloud.backend.devices[hexid].online
             assert fake_cloud.ca_path and fake_cloud.email
+            http = requests.Session()
+            http.trust_env, http.verify = False, fake_cloud.ca_path
+            fields = {"auth_key": fake_cloud.auth_key, "id": hexid, "channel": 0, "turn": "on"}
+            answer = http.post(f"{fake_cloud.server_url}/device/relay/control", data=fields)
+            assert answer.json()["isok"] and plug.status()["relays"][0]["ison"] is True
             before = fake_cloud.cloud.services.clock.now()
             manual_clock.advance(3600)
             assert fake_cloud.cloud.services.clock.now() == before + 3600

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from emulator.runtime import Runtime
-from emulator.runtime.net import free_loopback_address
+from emulator.transports.net import free_loopback_address
 
 
 def test_a_request_that_moves_no_deadline_keeps_the_armed_timer() -> None:
