@@ -14,6 +14,7 @@ it on HTTP on its own address and port, on the fleet's loop:
     POST   /_emu/reset                            every device back to the fleet file
     GET    /_emu/log?device=&proto=&limit=&format=ndjson    DELETE clears it
     POST   /_emu/clock/advance?seconds=N          ManualClock fleets only
+    GET    /_emu/  /_emu/rows  /_emu/events          the dashboard, its rows, their live changes
 
 ``<id>`` is a hostname, MAC, ip or ip:port. Errors are JSON ``{"error": ...}`` with 400 (bad
 input), 404 (no such device or action) or 409 (not possible in this state); nothing changes.
@@ -36,7 +37,9 @@ from .core.errors import DeviceError
 from .faults import NO_FAULTS, FaultError, Faults
 from .fleet import Fleet, Member
 from .fleet_spec import FleetError
-from .http.server import HttpConnection, bind_listener
+from .http.server import bind_listener
+from .web.dashboard import register_dashboard
+from .web.feed import EventFeed, FeedConnection
 
 __all__ = ["Control", "ControlError", "create_control_app", "serve"]
 
@@ -343,6 +346,7 @@ def create_control_app(control: Control) -> Flask:
         control.advance(_float_param(_params(), "seconds"))
         return _json({"ok": True, "unixtime": control.runtime.clock.now().unix})
 
+    register_dashboard(app, control)
     return app
 
 
@@ -353,7 +357,8 @@ def serve(control: Control, ip: str = "127.0.0.1", port: int = 0) -> str:
     loop = control.runtime.loop
 
     async def start() -> asyncio.Server:
-        return await loop.create_server(lambda: HttpConnection(app.wsgi_app, {}), sock=sock)
+        feed = EventFeed(control)
+        return await loop.create_server(lambda: FeedConnection(feed, app.wsgi_app), sock=sock)
 
     try:
         control.server = control.runtime.run(start())
