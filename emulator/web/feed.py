@@ -71,7 +71,8 @@ class EventFeed:
         for member in self.control.fleet:
             host = member.host
             seen = (host.faults, host.device.asleep)
-            if host in self._dirty or self._seen.get(host) != seen:
+            before = self._seen.setdefault(host, seen)  # first sight: the page has /_emu/rows
+            if host in self._dirty or before != seen:
                 self._seen[host] = seen
                 rows.append(row(member))
         self._dirty.clear()
