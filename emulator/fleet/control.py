@@ -14,12 +14,13 @@ it on HTTP on its own address and port, on the fleet's loop:
     POST   /_emu/reset                            every device back to the fleet file
     GET    /_emu/log?device=&proto=&limit=&format=ndjson    DELETE clears it
     POST   /_emu/clock/advance?seconds=N          ManualClock fleets only
+    GET    /_emu/  /_emu/rows  /_emu/events          the dashboard, its rows, their live changes
 
 ``<id>`` is a hostname, MAC, ip or ip:port. Errors are JSON ``{"error": ...}`` with 400 (bad
 input), 404 (no such device or action) or 409 (not possible in this state); nothing changes.
 
-The control API drives a fleet through ``ControlledFleet``, the protocol below (fleet.Fleet is
-one), so it never imports fleet.py, which offers it as ``fleet.control``.
+The control API drives a fleet through ``ControlledFleet`` (interface.py; fleet.Fleet is one),
+so it never imports fleet.py, which offers it as ``fleet.control``.
 """
 
 from __future__ import annotations
@@ -28,27 +29,22 @@ import asyncio
 import dataclasses
 import json
 import math
-from collections.abc import Iterator, Mapping
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask, Response, request
 
 from ..core.errors import DeviceError
-from ..runtime import DeviceHost, Runtime
 from ..runtime.clock import ManualClock, Now
 from ..transports.faults import NO_FAULTS, FaultError, Faults
-from ..transports.http.server import HttpConnection, bind_listener
+from ..transports.http.server import bind_listener
 from .actions import ActionError, call_world, world_actions
-from .spec import DeviceSpec, FleetError
+from .dashboard import register_dashboard
+from .feed import EventFeed, FeedConnection
+from .interface import ControlledFleet, ControlledMember
+from .spec import FleetError
 
-__all__ = [
-    "Control",
-    "ControlError",
-    "ControlledFleet",
-    "ControlledMember",
-    "create_control_app",
-    "serve",
-]
+__all__ = ["Control", "ControlError", "create_control_app", "serve"]
 
 #: Convenience actions of the control API on top of the core's ``world_*`` actions.
 _ALIASES = {"long_press": ("press", {"long": True}), "short_press": ("press", {"long": False})}
@@ -62,28 +58,6 @@ class ControlError(ValueError):
         super().__init__(message)
         self.message = message
         self.status = status
-
-
-class ControlledMember(Protocol):
-    """A device of the fleet as the control API sees it (fleet.Member is one)."""
-
-    spec: DeviceSpec
-    host: DeviceHost
-
-    @property
-    def id(self) -> str: ...
-
-
-class ControlledFleet(Protocol):
-    """The fleet as the control API drives it (fleet.Fleet is one)."""
-
-    runtime: Runtime
-
-    def __iter__(self) -> Iterator[ControlledMember]: ...
-
-    def find(self, key: str) -> ControlledMember: ...
-
-    def reset(self) -> None: ...
 
 
 class Control:
@@ -375,6 +349,7 @@ def create_control_app(control: Control) -> Flask:
         control.advance(_float_param(_params(), "seconds"))
         return _json({"ok": True, "unixtime": control.runtime.clock.now().unix})
 
+    register_dashboard(app, control)
     return app
 
 
@@ -385,7 +360,8 @@ def serve(control: Control, ip: str = "127.0.0.1", port: int = 0) -> str:
     loop = control.runtime.loop
 
     async def start() -> asyncio.Server:
-        return await loop.create_server(lambda: HttpConnection(app.wsgi_app, {}), sock=sock)
+        feed = EventFeed(control)
+        return await loop.create_server(lambda: FeedConnection(feed, app.wsgi_app), sock=sock)
 
     try:
         control.server = control.runtime.run(start())

@@ -24,6 +24,7 @@ from flask import Flask, Response, request
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ...core.errors import DeviceError
+from .pages import page
 
 if TYPE_CHECKING:
     from ..hosting import Host
@@ -63,6 +64,8 @@ def answer(
         if given is None or not device.check_auth(*given):
             realm = device.identity.hostname
             return 401, _TEXT, "401 Unauthorized", [("WWW-Authenticate", f'Basic realm="{realm}"')]
+    if not path.strip("/"):  # the device's own web page (issue 15), auth as every endpoint
+        return 200, "text/html; charset=utf-8", page("device.html"), []
     try:
         body = host.call(path, params)
     except DeviceError as error:
