@@ -24,6 +24,7 @@ from .coiot_udp import CoiotTransport
 from .conformance import capture_main
 from .conformance import main as conformance_main
 from .fleet_spec import COIOT_SOCKETS
+from .http.limits import DEFAULT_LIMITS, HttpLimits, parse_limit_options
 from .mdns import MdnsAnnouncer
 from .net import loopback_plan
 from .override import load_capture
@@ -111,6 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
         )
         command.add_argument("--no-mdns", action="store_true", help="no mDNS announcements")
         command.add_argument(
+            "--limit",
+            action="append",
+            metavar="NAME=VALUE",
+            help="an HTTP limit, repeatable (a fleet file's limits: apply first): max_line, "
+            "max_head, max_body (bytes), header_timeout, body_timeout, keep_alive_timeout "
+            "(seconds), connection_budget (per process; 0: from the descriptor limit), "
+            "max_connections (per device, as a real ESP8266's handful; 0: none)",
+        )
+        command.add_argument(
             "--interface",
             default="127.0.0.1",
             help="address of the interface for multicast CoIoT and mDNS (127.0.0.1)",
@@ -118,9 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _start(args: argparse.Namespace, state_dir: str | None = None) -> Runtime:
+def _start(
+    args: argparse.Namespace, state_dir: str | None = None, limits: HttpLimits | None = None
+) -> Runtime:
     """A runtime with the transports the options ask for (they serve devices added later)."""
-    runtime = Runtime(state_dir=state_dir or args.state_dir).start()
+    limits = parse_limit_options(args.limit or [], limits or DEFAULT_LIMITS)
+    runtime = Runtime(state_dir=state_dir or args.state_dir, limits=limits).start()
     if not args.no_coiot:
         CoiotTransport.attach(
             runtime, interface=args.interface, shared_socket=args.coiot_socket == "shared"

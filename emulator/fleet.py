@@ -23,6 +23,7 @@ from .core.clock import Now
 from .core.device import Device
 from .core.errors import DeviceError
 from .fleet_spec import DeviceSpec, FleetError, FleetSpec
+from .http.limits import DEFAULT_LIMITS
 from .profiles import load_profile
 from .runtime import DeviceHost, Runtime
 
@@ -78,7 +79,9 @@ class Fleet:
     ) -> None:
         self.spec = spec
         self._own_runtime = runtime is None
-        self.runtime = runtime or Runtime(clock, state_dir=state_dir or spec.state_dir)
+        self.runtime = runtime or Runtime(
+            clock, state_dir=state_dir or spec.state_dir, limits=spec.limits or DEFAULT_LIMITS
+        )
         self.members: list[Member] = []
         self._index: dict[str, Member] = {}
         self._cloud: CloudLinks | None = None
@@ -141,6 +144,7 @@ class Fleet:
             longid=spec.longid,
             login=spec.login,
             settings=spec.creation_settings(),
+            max_connections=spec.max_connections,
         )
         member = Member(spec, host)
         self.runtime.call(lambda: self._initialise(member, fresh=not restored))

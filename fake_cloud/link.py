@@ -23,7 +23,7 @@ same id replaces the older one (closed with 4409). Close codes the cloud uses: 4
 
 import asyncio
 import itertools
-import json
+import logging
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ from websockets.exceptions import ConnectionClosed
 
 from fake_cloud.commands import Call
 from fake_cloud.ids import normalize_hex
+from fake_cloud.jsonwire import dumps, loads
 from fake_cloud.state import StateError
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 __all__ = ["LinkSession", "serve_link"]
 
 HELLO_TIMEOUT = 10.0
+
+logger = logging.getLogger(__name__)
 
 
 class LinkError(Exception):
@@ -98,7 +101,7 @@ class LinkSession:
 
     async def _send(self, frame: dict[str, Any]) -> None:
         self.hub.services.recorder.add("link_out", socket=self.socket.id, frame=frame)
-        await self.socket.conn.send(json.dumps(frame, separators=(",", ":")))
+        await self.socket.conn.send(dumps(frame))
 
     def on_message(self, message: str | bytes) -> str | None:
         """Handle one frame from the device; returns an error text to send back, if any."""
@@ -108,7 +111,8 @@ class LinkSession:
         self.hub.services.recorder.add("link_in", socket=self.socket.id, frame=frame)
         kind = frame.get("type")
         if kind == "result":
-            future = self._pending.get(frame.get("id"))  # type: ignore[arg-type]
+            call_id = frame.get("id")
+            future = self._pending.get(call_id) if isinstance(call_id, int) else None
             if future is None or future.done():
                 return f"no call with id {frame.get('id')!r} is waiting"
             future.set_result(frame)
@@ -134,9 +138,9 @@ def _parse(message: str | bytes) -> dict[str, Any] | str:
     if isinstance(message, bytes):
         return "binary frames are not supported"
     try:
-        frame = json.loads(message)
-    except ValueError:
-        return "frame is not valid JSON"
+        frame = loads(message)
+    except ValueError as exc:
+        return f"frame is not valid JSON: {exc}"
     return frame if isinstance(frame, dict) else "frame must be a JSON object"
 
 
@@ -162,7 +166,7 @@ async def serve_link(hub: "Hub", server: str, conn: ServerConnection, hexid: str
         or str(hello.get("id")).lower() != hexid
     ):
         with suppress(ConnectionClosed):
-            await conn.send(json.dumps({"type": "error", "error": f"expected hello for {hexid}"}))
+            await conn.send(dumps({"type": "error", "error": f"expected hello for {hexid}"}))
             await conn.close(4400, "bad hello")
         return
     socket = hub.register(conn, "device", server, device=hexid)
@@ -175,9 +179,15 @@ async def serve_link(hub: "Hub", server: str, conn: ServerConnection, hexid: str
     backend.link_up(hexid, hello, server)
     try:
         async for message in conn:
-            if (error := session.on_message(message)) is not None:
+            try:
+                error = session.on_message(message)
+            except Exception as exc:  # a bug must not drop the device's link
+                logger.exception("fake cloud: device link frame failed")
+                hub.services.errors.append(exc)
+                error = "internal error"
+            if error is not None:
                 hub.services.recorder.add("link_out", socket=socket.id, frame={"error": error})
-                await conn.send(json.dumps({"type": "error", "error": error}))
+                await conn.send(dumps({"type": "error", "error": error}))
     except ConnectionClosed:
         pass
     finally:

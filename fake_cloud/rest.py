@@ -44,6 +44,7 @@ def params() -> dict[str, Any]:
 
 
 def error(errors: dict[str, str], status: int = 200) -> tuple[Response, int]:
+    g.refused = True  # recorded without its parameters (_record)
     return jsonify(envelope_error(errors, services().policies.errors_style)), status
 
 
@@ -139,18 +140,35 @@ def _before() -> Any:
 
 
 def _record(response: Response) -> Response:
-    if not request.path.startswith("/_fake/"):
-        body = request.get_json(silent=True) if request.is_json else None
-        services().recorder.add(
+    """Record the call; a refused one (an error envelope, a 4xx) without its parameters, so
+    that an unauthenticated client cannot pin memory through the recorder."""
+    if request.path.startswith("/_fake/"):
+        return response
+    recorder = services().recorder
+    if g.get("refused") or response.status_code >= 400:
+        recorder.add(
             "rest",
             front=current_app.config["FRONT"],
             method=request.method,
             path=request.path,
-            args=dict(request.args.items()),
-            form=dict(request.form.items()),
-            json=body,
+            args=None,
+            form=None,
+            json=None,
             status=response.status_code,
+            body_length=request.content_length or 0,
         )
+        return response
+    body = request.get_json(silent=True) if request.is_json else None
+    recorder.add(
+        "rest",
+        front=current_app.config["FRONT"],
+        method=request.method,
+        path=request.path,
+        args=dict(request.args.items()),
+        form=dict(request.form.items()),
+        json=body,
+        status=response.status_code,
+    )
     return response
 
 
