@@ -187,7 +187,7 @@ def _limits(value: Any, where: str) -> HttpLimits | None:
     try:
         return DEFAULT_LIMITS.merged(value)
     except (LimitError, TypeError) as error:
-        raise FleetError(f"{where}.{error}") from None
+        raise FleetError(f"{where}: {error}") from None
 
 
 def _group(where: str, group: Mapping[str, Any], index: int) -> list[DeviceSpec]:

@@ -12,17 +12,25 @@ import json
 import math
 from typing import Any
 
-__all__ = ["dumps", "loads"]
+__all__ = ["dumps", "finite", "loads"]
 
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e400 reads as inf
+        raise ValueError(f"{text} is out of range")
+    return number
+
+
 def loads(text: str | bytes) -> Any:
-    """Parse strict JSON; ValueError for anything else (NaN, Infinity, nesting too deep)."""
+    """Parse strict JSON; ValueError for anything else (NaN, Infinity, 1e400, nesting too
+    deep)."""
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
 
@@ -32,14 +40,15 @@ def dumps(value: Any) -> str:
     try:
         return json.dumps(value, separators=(",", ":"), allow_nan=False)
     except ValueError:
-        return json.dumps(_finite(value), separators=(",", ":"), allow_nan=False)
+        return json.dumps(finite(value), separators=(",", ":"), allow_nan=False)
 
 
-def _finite(value: Any) -> Any:
+def finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
+        return {key: finite(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
+        return [finite(item) for item in value]
     return value

@@ -13,9 +13,11 @@ from enum import StrEnum
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 
 from fake_cloud.auth import AuthError, Principal
 from fake_cloud.context import Services
+from fake_cloud.jsonwire import finite
 from fake_cloud.render import all_status, envelope_error, envelope_ok
 from fake_cloud.state import DIY_CLIENT
 from fake_cloud.tokens import Audience
@@ -172,13 +174,26 @@ def _record(response: Response) -> Response:
     return response
 
 
+class StrictJson(DefaultJSONProvider):
+    """Flask's JSON, never NaN or Infinity (strict parsers reject them): null instead."""
+
+    sort_keys = False  # keep the wire order of keys
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        kwargs["allow_nan"] = False
+        try:
+            return super().dumps(obj, **kwargs)
+        except ValueError:
+            return super().dumps(finite(obj), **kwargs)
+
+
 def create_app(
     s: Services, role: Role, front: str, extra: list[Blueprint], server: str | None = None
 ) -> Flask:
     """A Flask app for one front end; `extra` adds the pages and the control plane."""
     app = Flask(__name__)
     app.config.update(SERVICES=s, FRONT=front, SERVER=server)
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the wire order of keys
+    app.json = StrictJson(app)
     app.secret_key = s.tokens.session_key
     app.before_request(_before)
     app.after_request(_record)

@@ -4,9 +4,9 @@ Descriptors are finite (DESIGN.md: 20,000 a process here) and shared by every de
 process, so one device's idle or slowloris clients must not starve the others:
 
 - a per-process **budget** of connections, below the descriptor limit: when it is reached, the
-  connection that has gone longest without completing a request (idle keep-alives, slowloris
-  heads) is reclaimed for the new one; when none can be (all are being answered), the new one is
-  reset at once;
+  device holding the most connections loses the one that has gone longest without completing a
+  request (an idle keep-alive, a slowloris head) to the new one; when none can be (all are being
+  answered), the new one is reset at once;
 - an optional **per-device limit** (a fidelity setting and a fault: a real Gen1 device holds only
   a handful of TCP connections): connections over it are reset at once;
 - **timeouts** checked by one sweeper a tick, not a timer per connection (the keep-alive hot
@@ -96,8 +96,11 @@ class Connections:
         self.limits = limits
         self.owner_limit = owner_limit
         self.reserved = reserved
-        self._open: dict[Tracked, None] = {}
-        self._per_owner: Counter[Any] = Counter()
+        #: Each device's open connections, oldest activity first.
+        self._owners: dict[Any, dict[Tracked, None]] = {}
+        self._count = 0
+        #: The device holding the most connections (as of its last admit): reclaimed first.
+        self._heaviest: Any = None
         self._sweeper: asyncio.TimerHandle | None = None
         #: Totals since start: reclaimed (budget), refused (budget or device limit), timed out,
         #: accept() failures for want of descriptors.
@@ -132,60 +135,78 @@ class Connections:
         return max(16, soft - self.reserved() - _SPARE)
 
     def __len__(self) -> int:
-        return len(self._open)
+        return self._count
 
     def count(self, owner: Any) -> int:
-        return self._per_owner.get(owner, 0)
+        return len(self._owners.get(owner, ()))
 
     def admit(self, conn: Tracked) -> bool:
         """Register a new connection, or False: the caller resets it."""
-        limit = self.owner_limit(conn.owner)
-        if limit and self._per_owner[conn.owner] >= limit:
+        owner = conn.owner
+        mine = self._owners.get(owner)
+        limit = self.owner_limit(owner)
+        if limit and mine is not None and len(mine) >= limit:
             self._note("refused (device connection limit)")
             return False
         budget = self.budget
-        while len(self._open) >= budget:
+        while self._count >= budget:
             if not self._reclaim_one():
                 self._note("refused (budget full, every connection busy)")
                 return False
             self._note("reclaimed (budget full)")
-        self._open[conn] = None
-        self._per_owner[conn.owner] += 1
+        if mine is None:
+            mine = self._owners[owner] = {}
+        mine[conn] = None
+        self._count += 1
+        if len(mine) > self.count(self._heaviest):
+            self._heaviest = owner
         if self._sweeper is None:
             self._sweeper = self.loop.call_later(self.limits.tick, self._sweep)
         return True
 
     def touch(self, conn: Tracked) -> None:
-        """A request completed on ``conn``: it is the newest (reclaimed last)."""
-        if conn in self._open:
-            self._open[conn] = self._open.pop(conn)
+        """A request completed on ``conn``: it is its device's newest (reclaimed last)."""
+        mine = self._owners.get(conn.owner)
+        if mine is not None and conn in mine:
+            del mine[conn]
+            mine[conn] = None
 
     def release(self, conn: Tracked) -> None:
-        if conn in self._open:
-            del self._open[conn]
-            left = self._per_owner[conn.owner] - 1
-            if left:
-                self._per_owner[conn.owner] = left
-            else:
-                del self._per_owner[conn.owner]
+        mine = self._owners.get(conn.owner)
+        if mine is not None and conn in mine:
+            del mine[conn]
+            self._count -= 1
+            if not mine:
+                del self._owners[conn.owner]
 
     def reclaim(self, count: int) -> int:
-        """Close up to ``count`` of the connections longest without a completed request."""
+        """Close up to ``count`` connections, as admit() does when the budget is full."""
         done = 0
         while done < count and self._reclaim_one():
             done += 1
         return done
 
     def _reclaim_one(self) -> bool:
-        for conn in self._open:
-            if conn.evictable:
-                self.release(conn)
-                conn.reclaim()
-                return True
-        return False
+        """Close the connection of the device holding the most that has gone longest without
+        completing a request (a flooded device pays for its flood, not its neighbours)."""
+        victim = self._oldest_evictable(self._heaviest)
+        if victim is None:
+            for owner in sorted(self._owners, key=self.count, reverse=True):
+                victim = self._oldest_evictable(owner)
+                if victim is not None:
+                    self._heaviest = owner
+                    break
+        if victim is None:
+            return False
+        self.release(victim)
+        victim.reclaim()
+        return True
+
+    def _oldest_evictable(self, owner: Any) -> Tracked | None:
+        return next((c for c in self._owners.get(owner, ()) if c.evictable), None)
 
     def close_all(self) -> None:
-        for conn in list(self._open):
+        for conn in [c for mine in self._owners.values() for c in mine]:
             self.release(conn)
             conn.reclaim()
 
@@ -194,11 +215,12 @@ class Connections:
     def _sweep(self) -> None:
         self._sweeper = None
         now = self.loop.time()
-        for conn in [c for c in self._open if c.deadline <= now]:
+        expired = [c for mine in self._owners.values() for c in mine if c.deadline <= now]
+        for conn in expired:
             self.release(conn)
             self.totals["timed out"] += 1
             conn.expire()
-        if self._open:
+        if self._count:
             self._sweeper = self.loop.call_later(self.limits.tick, self._sweep)
 
     # --- accept() failures --------------------------------------------------------------------
@@ -211,7 +233,7 @@ class Connections:
             loop.default_exception_handler(context)
             return
         self._note("accept() failures (descriptors exhausted)")
-        for _ in range(self.reclaim(max(8, len(self._open) // 100))):
+        for _ in range(self.reclaim(max(8, self._count // 100))):
             self._note("reclaimed (descriptors exhausted)")
 
     def _note(self, what: str) -> None:
@@ -226,11 +248,11 @@ class Connections:
         self._pending.clear()
         logger.warning(
             "HTTP connections under pressure (%d open, budget %d): %s (next summary in %.0f s)",
-            len(self._open),
+            self._count,
             self.budget,
             summary,
             _WARN_INTERVAL,
         )
 
     def stats(self) -> dict[str, Any]:
-        return {"open": len(self._open), "budget": self.budget, **self.totals}
+        return {"open": self._count, "budget": self.budget, **self.totals}

@@ -70,6 +70,9 @@ class _Refused(Exception):
     """Raised inside a parser callback to stop parsing a request the limits refuse."""
 
 
+#: Bytes parsed at a time: answers are checked for back-pressure between slices, so a client
+#: pipelining requests without reading the answers gets at most a slice's worth buffered.
+_SLICE = 4096
 #: Phases of a connection; each has its own timeout (HttpLimits).
 _IDLE, _HEAD, _BODY, _ANSWERING, _CLOSED = range(5)
 
@@ -125,6 +128,8 @@ class HttpConnection(asyncio.Protocol):
         self._refusal: tuple[int, bytes] | None = None
         self._waiting = False
         self._write_paused = False
+        #: Bytes received while answers were paused, parsed once they resume.
+        self._backlog = b""
         self._pending: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         #: The part of the WSGI environ that is the same for every request on this connection.
@@ -162,21 +167,44 @@ class HttpConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._phase == _CLOSED:
             return
+        if self._backlog:  # still draining what arrived while paused
+            self._backlog += data
+            return
+        view = memoryview(data)
+        for start in range(0, len(data), _SLICE):
+            if self._waiting or self._write_paused:
+                # Answers wait (a fault's latency) or the client reads none: keep the rest for
+                # later so pipelined requests neither overtake nor pile up answers.
+                self._backlog = bytes(view[start:])
+                return
+            if not self._feed(view[start : start + _SLICE]):
+                return
+
+    def _feed(self, data: memoryview) -> bool:
+        """Parse one slice; False once the connection is refused."""
         if self._phase <= _HEAD:
             self._head_bytes += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._refuse(400, b"upgrade not supported")
-            return
+            return False
         except httptools.HttpParserError:
             self._refuse(*(self._refusal or (400, b"malformed request")))
-            return
+            return False
         if self._phase <= _HEAD and self._head_bytes > self.limits.max_head:
             if self._phase == _IDLE:
                 self._refuse(400, b"no request in the bytes sent")
             else:
                 self._refuse(431, b"request head too large")
+            return False
+        return self._phase != _CLOSED
+
+    def _drain_backlog(self) -> None:
+        data, self._backlog = self._backlog, b""
+        if data and self._phase != _CLOSED:
+            self.data_received(data)
+        self._follow_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
@@ -198,6 +226,8 @@ class HttpConnection(asyncio.Protocol):
             return
         if self._waiting or self._write_paused:
             self.transport.pause_reading()
+        elif self._backlog:
+            self._loop.call_soon(self._drain_backlog)  # type: ignore[union-attr]
         else:
             self.transport.resume_reading()
 
