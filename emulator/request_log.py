@@ -53,7 +53,8 @@ class RequestRecord(NamedTuple):
 
 #: Statuses of refused requests, logged without their query.
 _REFUSED = frozenset({401, 408, 413, 414, 431})
-#: Bytes a record costs besides its strings (the tuple, floats, ints: measured ~250).
+#: Bytes a record costs besides its path and query (the tuple, its numbers, the device name
+#: shared with the device).
 _RECORD_OVERHEAD = 256
 
 
@@ -71,17 +72,21 @@ class RequestLog:
 
     def record(self, record: RequestRecord) -> None:
         path, query = record.path, record.query
-        drop_query = record.status in _REFUSED and query
-        if drop_query or len(path) > self.max_field or len(query) > self.max_field:
+        limit = self.max_field
+        if len(path) > limit or len(query) > limit or (query and record.status in _REFUSED):
+            refused = record.status in _REFUSED
             record = record._replace(
-                path=path[: self.max_field],
-                query="" if drop_query else query[: self.max_field],
+                path=path[:limit],
+                query="" if refused else query[:limit],
                 cut=(len(path), len(query)),
             )
-        self._records.append(record)
-        self._bytes += _cost(record)
-        while len(self._records) > self.maxlen or self._bytes > self.max_bytes:
-            self._bytes -= _cost(self._records.popleft())
+            path, query = record.path, record.query
+        records = self._records
+        records.append(record)
+        self._bytes += _RECORD_OVERHEAD + len(path) + len(query)
+        while len(records) > self.maxlen or self._bytes > self.max_bytes:
+            old = records.popleft()
+            self._bytes -= _RECORD_OVERHEAD + len(old.path) + len(old.query)
 
     @property
     def size(self) -> int:
@@ -108,7 +113,3 @@ class RequestLog:
     def clear(self) -> None:
         self._records.clear()
         self._bytes = 0
-
-
-def _cost(record: RequestRecord) -> int:
-    return _RECORD_OVERHEAD + len(record.path) + len(record.query) + len(record.device)

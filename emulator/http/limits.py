@@ -30,7 +30,7 @@ _RULES: dict[str, tuple[type, float, float, str]] = {
     "max_head": (int, 512, 1 << 22, "bytes of the whole request head (431)"),
     "max_body": (int, 0, 1 << 30, "bytes of a request body (413)"),
     "header_timeout": (float, 0.01, 3600, "seconds to send a whole request head (408)"),
-    "body_timeout": (float, 0.01, 3600, "seconds to send a request body once its head is in"),
+    "body_timeout": (float, 0.01, 3600, "seconds to send a request body once it starts (408)"),
     "keep_alive_timeout": (float, 0.01, 3600, "seconds a connection may idle between requests"),
     "connection_budget": (int, 0, 1 << 24, "open connections per process (0: from the fd limit)"),
     "max_connections": (int, 0, 1 << 16, "open connections per device (0: no limit)"),

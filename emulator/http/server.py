@@ -73,6 +73,8 @@ class _Refused(Exception):
 #: Bytes parsed at a time: answers are checked for back-pressure between slices, so a client
 #: pipelining requests without reading the answers gets at most a slice's worth buffered.
 _SLICE = 4096
+#: The loop's clock (BaseEventLoop.time() is time.monotonic()), without a method call.
+_now = time.monotonic
 #: Phases of a connection; each has its own timeout (HttpLimits).
 _IDLE, _HEAD, _BODY, _ANSWERING, _CLOSED = range(5)
 
@@ -124,7 +126,6 @@ class HttpConnection(asyncio.Protocol):
         self._head_bytes = 0
         #: Bytes of the current head as parsed (url, header lines).
         self._head_size = 0
-        self._content_length = 0
         self._refusal: tuple[int, bytes] | None = None
         self._waiting = False
         self._write_paused = False
@@ -140,7 +141,7 @@ class HttpConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._loop = asyncio.get_running_loop()
-        self.deadline = self._loop.time() + self.limits.header_timeout
+        self.deadline = _now() + self.limits.header_timeout
         if self.connections is not None and not self.connections.admit(self):
             self._phase = _CLOSED
             reset(transport)
@@ -170,6 +171,9 @@ class HttpConnection(asyncio.Protocol):
         if self._backlog:  # still draining what arrived while paused
             self._backlog += data
             return
+        if len(data) <= _SLICE and not (self._waiting or self._write_paused):  # the usual case
+            self._feed(data)
+            return
         view = memoryview(data)
         for start in range(0, len(data), _SLICE):
             if self._waiting or self._write_paused:
@@ -180,7 +184,7 @@ class HttpConnection(asyncio.Protocol):
             if not self._feed(view[start : start + _SLICE]):
                 return
 
-    def _feed(self, data: memoryview) -> bool:
+    def _feed(self, data: bytes | memoryview) -> bool:
         """Parse one slice; False once the connection is refused."""
         if self._phase <= _HEAD:
             self._head_bytes += len(data)
@@ -266,10 +270,9 @@ class HttpConnection(asyncio.Protocol):
         self._body = []
         self._size = 0
         self._head_size = 0
-        self._content_length = 0
         if self._phase == _IDLE:
             self._phase = _HEAD
-            limit = self.limits.header_timeout + self._loop.time()  # type: ignore[union-attr]
+            limit = self.limits.header_timeout + _now()
             # A fresh connection keeps the deadline it got when it opened.
             self.deadline = min(self.deadline, limit) if self._served == 0 else limit
 
@@ -285,24 +288,27 @@ class HttpConnection(asyncio.Protocol):
         self._head_size += size
         if self._head_size + len(self._url) > self.limits.max_head:
             self._reject(431, b"request head too large")
-        if name.lower() == b"content-length" and value.strip().isdigit():
-            self._content_length = int(value)
+        if (
+            len(name) == 14
+            and name.lower() == b"content-length"
+            and value.strip().isdigit()
+            and int(value) > self.limits.max_body
+        ):  # refused before any of the body is sent
+            self._reject(413, b"request body too large")
         self._headers.append((name, value))
 
-    def on_headers_complete(self) -> None:
-        self._head_bytes = 0
-        if self._content_length > self.limits.max_body:
-            self._reject(413, b"request body too large")
-        self._phase = _BODY
-        self.deadline = self._loop.time() + self.limits.body_timeout  # type: ignore[union-attr]
-
     def on_body(self, body: bytes) -> None:
+        if self._phase == _HEAD:  # the head is in: the body has its own timeout
+            self._phase = _BODY
+            self._head_bytes = 0
+            self.deadline = _now() + self.limits.body_timeout
         self._size += len(body)
         if self._size > self.limits.max_body:
             self._reject(413, b"request body too large")
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        self._head_bytes = 0
         self._phase = _ANSWERING
         self.deadline = math.inf
         environ = self._environ()
@@ -421,7 +427,7 @@ class HttpConnection(asyncio.Protocol):
         elif self._phase == _ANSWERING:
             self._phase = _IDLE
             self._served += 1
-            self.deadline = self._loop.time() + self.limits.keep_alive_timeout  # type: ignore[union-attr]
+            self.deadline = _now() + self.limits.keep_alive_timeout
             if self.connections is not None:
                 self.connections.touch(self)
 
