@@ -4,8 +4,8 @@ hello on connect, status/settings pushes, calls answered like the HTTP API, clou
 from __future__ import annotations
 
 import asyncio
-import logging
 import json
+import logging
 import queue
 import threading
 from collections.abc import Iterator
