@@ -353,7 +353,17 @@ def serve(control: Control, ip: str = "127.0.0.1", port: int = 0) -> str:
     loop = control.runtime.loop
 
     async def start() -> asyncio.Server:
-        return await loop.create_server(lambda: HttpConnection(app.wsgi_app, {}), sock=sock)
+        runtime = control.runtime  # the control API shares the budget and the timeouts
+        return await loop.create_server(
+            lambda: HttpConnection(
+                app.wsgi_app,
+                {},
+                limits=runtime.limits,
+                connections=runtime.connections,
+                owner=control,
+            ),
+            sock=sock,
+        )
 
     try:
         control.server = control.runtime.run(start())

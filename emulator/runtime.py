@@ -43,6 +43,11 @@ _MAX_TIMER_FIRES = 1_000_000
 _DESCRIPTORS_PER_DEVICE = 2
 
 
+def _connection_limit(owner: object) -> int:
+    """A device's connection limit now; the control API (also an owner) has none."""
+    return owner.connection_limit() if isinstance(owner, DeviceHost) else 0
+
+
 class Runtime:
     """Hosts devices on one loop; start() spins up the loop thread, stop() tears all down."""
 
@@ -62,7 +67,7 @@ class Runtime:
         self.connections = Connections(
             self.loop,
             limits,
-            owner_limit=DeviceHost.connection_limit,
+            owner_limit=_connection_limit,
             reserved=lambda: _DESCRIPTORS_PER_DEVICE * len(self.hosts),
         )
         self.loop.set_exception_handler(self.connections.on_loop_error)
