@@ -138,9 +138,10 @@ def run(
             where = f", control API {serve(control, *address)}/_emu/devices"
         print(_fleet_table(fleet), flush=True)
         elapsed = time.perf_counter() - started
+        budget = runtime.call(lambda: runtime.connections.budget)
         print(
-            f"ready: {len(fleet)} devices in {elapsed:.2f} s, RSS {_rss_mb():.0f} MB{where}. "
-            "Ctrl-C stops.",
+            f"ready: {len(fleet)} devices in {elapsed:.2f} s, RSS {_rss_mb():.0f} MB, "
+            f"{budget} HTTP connections at most{where}. Ctrl-C stops.",
             flush=True,
         )
         wait()
