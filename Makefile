@@ -6,7 +6,7 @@ PYTHON312 := $(shell p=$$(pyenv prefix 3.12.1 2>/dev/null || pyenv prefix 3.12 2
 	if [ -n "$$p" ] && [ -x "$$p/bin/python3.12" ]; then echo "$$p/bin/python3.12"; \
 	else command -v python3.12; fi)
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench soak clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PYTHON312)" || { echo "python3.12 not found (tried pyenv 3.12.1 and PATH)"; exit 1; }
@@ -32,6 +32,10 @@ format: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench
+
+# N devices for M minutes under bounded load; e.g. make soak SOAK="--devices 1000 --minutes 10"
+soak: $(BIN)/.installed
+	$(BIN)/python -m bench.soak $(SOAK)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -27,6 +27,7 @@ from .runtime.override import load_capture
 from .runtime.profiles import ProfileError, all_profiles
 from .transports.cloud_wiring import link_to_cloud, register_device
 from .transports.coiot.udp import CoiotTransport
+from .transports.http.limits import DEFAULT_LIMITS, HttpLimits, parse_limit_options
 from .transports.mdns import MdnsAnnouncer
 from .transports.net import loopback_plan, require_local_address
 
@@ -125,6 +126,15 @@ def build_parser() -> argparse.ArgumentParser:
         )
         command.add_argument("--no-mdns", action="store_true", help="no mDNS announcements")
         command.add_argument(
+            "--limit",
+            action="append",
+            metavar="NAME=VALUE",
+            help="an HTTP limit, repeatable (a fleet file's limits: apply first): max_line, "
+            "max_head, max_body (bytes), header_timeout, body_timeout, keep_alive_timeout "
+            "(seconds), connection_budget (per process; 0: from the descriptor limit), "
+            "max_connections (per device, as a real ESP8266's handful; 0: none)",
+        )
+        command.add_argument(
             "--interface",
             type=_local_address,
             help="override: send and receive every device's multicast CoIoT and mDNS on the "
@@ -133,9 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _start(args: argparse.Namespace, state_dir: str | None = None) -> Runtime:
+def _start(
+    args: argparse.Namespace, state_dir: str | None = None, limits: HttpLimits | None = None
+) -> Runtime:
     """A runtime with the transports the options ask for (they serve devices added later)."""
-    runtime = Runtime(state_dir=state_dir or args.state_dir).start()
+    limits = parse_limit_options(args.limit or [], limits or DEFAULT_LIMITS)
+    runtime = Runtime(state_dir=state_dir or args.state_dir, limits=limits).start()
     if not args.no_coiot:
         CoiotTransport.attach(
             runtime, interface=args.interface, shared_socket=args.coiot_socket == "shared"

@@ -21,6 +21,7 @@ import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import quote
@@ -253,8 +254,12 @@ class FakeCloud:
         )
         app.register_error_handler(Exception, self._on_error)
         config = uvicorn.Config(
-            WsgiBridge(app, self._executor),
+            WsgiBridge(app, self._executor, self.config.max_body, partial(self._refused, name)),
             interface="asgi3",
+            # h11 bounds the request head (16 KB: h11_max_incomplete_event_size); uvicorn's
+            # httptools protocol lets a header grow without bound.
+            http="h11",
+            limit_concurrency=self.config.max_connections,
             lifespan="off",
             log_config=None,
             log_level="warning",
@@ -332,6 +337,19 @@ class FakeCloud:
     def _on_loop(self, coro: Any, timeout: float = _START_TIMEOUT) -> Any:
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def _refused(self, front: str, scope: dict[str, Any], status: int) -> None:
+        """A REST request refused before the app saw it: recorded without its body."""
+        self.services.recorder.add(
+            "rest",
+            front=front,
+            method=scope.get("method"),
+            path=scope.get("path"),
+            args=None,
+            form=None,
+            json=None,
+            status=status,
+        )
 
     def _on_error(self, exc: Exception) -> Any:
         if isinstance(exc, HTTPException):

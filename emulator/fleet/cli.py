@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 from ..runtime import Runtime
+from ..transports.http.limits import HttpLimits
 from .control import serve
 from .fleet import Fleet
 from .spec import FleetError, FleetSpec, load_fleet, parse_fleet
@@ -104,7 +105,7 @@ def _rss_mb() -> float:
 
 def run(
     args: argparse.Namespace,
-    start: Callable[[argparse.Namespace, str | None], Runtime],
+    start: Callable[[argparse.Namespace, str | None, HttpLimits | None], Runtime],
     wait: Callable[[], None],
     default_port: int,
 ) -> int:
@@ -113,7 +114,7 @@ def run(
     if args.coiot_socket is None:  # the command line wins over the fleet file
         args.coiot_socket = spec.coiot_socket
     started = time.perf_counter()
-    runtime = start(args, spec.state_dir)
+    runtime = start(args, spec.state_dir, spec.limits)
     try:
         # CoIoT per device binds one UDP socket per device beside its HTTP listener; the shared
         # socket is one for the whole fleet.
@@ -127,15 +128,20 @@ def run(
         # Everything built so far lives as long as the fleet: keep the collector from walking
         # it on every full collection (those pauses were the p99 of GET /status at 10,000).
         gc.freeze()
-        address = spec.control or (None if args.control == "off" else _endpoint(args.control))
+        address = (
+            None
+            if spec.control_off
+            else spec.control or (None if args.control == "off" else _endpoint(args.control))
+        )
         where = ""
         if address is not None:
             where = f", control API {serve(control, *address)}/_emu/devices"
         print(_fleet_table(fleet), flush=True)
         elapsed = time.perf_counter() - started
+        budget = runtime.call(lambda: runtime.connections.budget)
         print(
-            f"ready: {len(fleet)} devices in {elapsed:.2f} s, RSS {_rss_mb():.0f} MB{where}. "
-            "Ctrl-C stops.",
+            f"ready: {len(fleet)} devices in {elapsed:.2f} s, RSS {_rss_mb():.0f} MB, "
+            f"{budget} HTTP connections at most{where}. Ctrl-C stops.",
             flush=True,
         )
         wait()

@@ -361,7 +361,10 @@ def serve(control: Control, ip: str = "127.0.0.1", port: int = 0) -> str:
 
     async def start() -> asyncio.Server:
         feed = EventFeed(control)
-        return await loop.create_server(lambda: FeedConnection(feed, app.wsgi_app), sock=sock)
+        limits = control.runtime.limits  # the device HTTP limits; event streams stay open
+        return await loop.create_server(
+            lambda: FeedConnection(feed, app.wsgi_app, limits=limits), sock=sock
+        )
 
     try:
         control.server = control.runtime.run(start())

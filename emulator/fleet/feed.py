@@ -90,8 +90,8 @@ class EventFeed:
 class FeedConnection(HttpConnection):
     """A control API connection that streams ``GET /_emu/events`` from the feed."""
 
-    def __init__(self, feed: EventFeed, app: WsgiApp) -> None:
-        super().__init__(app, {})
+    def __init__(self, feed: EventFeed, app: WsgiApp, **options: Any) -> None:
+        super().__init__(app, {}, **options)
         self.feed = feed
         self.streaming = False
 

@@ -22,6 +22,7 @@ from ..runtime import DeviceHost, Runtime
 from ..runtime.clock import Clock
 from ..runtime.profiles import load_profile
 from ..transports.cloud_link import CloudLinks
+from ..transports.http.limits import DEFAULT_LIMITS
 from .actions import ActionError, call_world, value_parameters
 from .control import Control
 from .spec import DeviceSpec, FleetError, FleetSpec
@@ -75,7 +76,9 @@ class Fleet:
     ) -> None:
         self.spec = spec
         self._own_runtime = runtime is None
-        self.runtime = runtime or Runtime(clock, state_dir=state_dir or spec.state_dir)
+        self.runtime = runtime or Runtime(
+            clock, state_dir=state_dir or spec.state_dir, limits=spec.limits or DEFAULT_LIMITS
+        )
         self.members: list[Member] = []
         self._index: dict[str, Member] = {}
         self._cloud: CloudLinks | None = None
@@ -136,6 +139,7 @@ class Fleet:
             longid=spec.longid,
             login=spec.login,
             settings=spec.creation_settings(),
+            max_connections=spec.max_connections,
         )
         member = Member(spec, host)
         # In the table before it is initialised: turning its cloud on starts its link, which

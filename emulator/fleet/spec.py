@@ -1,8 +1,9 @@
 """Fleet files: a YAML description of many devices, parsed into one spec per device.
 
     state_dir: ./state                 # optional: settings survive restarts and kill -9
-    control: 127.0.0.1:8080            # optional: the control API (/_emu/...)
+    control: 127.0.0.1:8080            # optional: the control API (/_emu/...), or off
     coiot_socket: shared               # optional: one UDP socket for all (default per-device)
+    limits: {keep_alive_timeout: 5}    # optional: HTTP limits (emulator/http/limits.py)
     defaults: {login: admin:secret}    # optional: keys every group inherits
     devices:
       - model: SHPLG-S                 # model code or profile name
@@ -19,8 +20,10 @@
         settings: {led_status_disable: true}   # any /settings parameters, at creation
         relays: {0: true}              # output state at creation
         world: {loads: {0: 60}, device_temperature: 35}   # see emulator/fleet/actions.py
+        max_connections: 4             # open HTTP connections per device (as a real ESP8266)
 
-Every key is checked; an error names the file, the entry and the key.
+Every key and value is checked; an error is one line naming the file, the key and what is
+allowed. Nothing wrong is silently defaulted.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import yaml
 
 from ..core.identity import derive_mac, normalise_mac
 from ..runtime.profiles import ProfileError, load_profile
+from ..transports.http.limits import DEFAULT_LIMITS, HttpLimits, LimitError
 from ..transports.net import free_loopback_block, require_local_address
 
 __all__ = [
@@ -49,9 +53,9 @@ __all__ = [
 
 _GROUP_KEYS = {
     "model", "count", "address", "http_port", "coap_port", "name", "seed", "mac", "fw",
-    "longid", "login", "coiot_peer", "cloud", "settings", "relays", "world",
+    "longid", "login", "coiot_peer", "cloud", "settings", "relays", "world", "max_connections",
 }  # fmt: skip
-_TOP_KEYS = {"state_dir", "control", "coiot_socket", "defaults", "devices"}
+_TOP_KEYS = {"state_dir", "control", "coiot_socket", "limits", "defaults", "devices"}
 #: How CoIoT is served (transports/coiot/udp.py): a socket per device, or one for every device.
 COIOT_SOCKETS = ("per-device", "shared")
 #: Upper bound on one fleet file (the descriptor hard limit here is 20,000 per process).
@@ -89,6 +93,8 @@ class DeviceSpec:
     settings: Mapping[str, str] = field(default_factory=dict)
     relays: Mapping[int, bool] = field(default_factory=dict)
     world: Mapping[str, Any] = field(default_factory=dict)
+    #: Open HTTP connections the device accepts (None: the runtime's default; 0: no limit).
+    max_connections: int | None = None
 
     def creation_settings(self) -> dict[str, str]:
         """/settings parameters applied when the device is created without saved state."""
@@ -110,6 +116,10 @@ class FleetSpec:
     source: str = "<fleet>"
     #: "shared": one wildcard UDP socket serves every device (one descriptor per device in all).
     coiot_socket: str = "per-device"
+    #: ``control: off`` in the file: no control API, whatever the command line's default.
+    control_off: bool = False
+    #: HTTP limits of the fleet's runtime (None: the defaults, or the command line's).
+    limits: HttpLimits | None = None
 
 
 def load_fleet(path: str | Path) -> FleetSpec:
@@ -147,19 +157,38 @@ def parse_fleet(data: Any, source: str = "<fleet>") -> FleetSpec:
     if len(devices) > MAX_DEVICES:
         raise FleetError(f"{source}: {len(devices)} devices; at most {MAX_DEVICES} per fleet")
     _check_unique(devices, source)
-    state_dir = data.get("state_dir")
-    coiot_socket = str(data.get("coiot_socket", "per-device"))
+    state_dir = _scalar(data.get("state_dir"), f"{source}: state_dir", "a directory path")
+    coiot_socket = data.get("coiot_socket", "per-device")
     if coiot_socket not in COIOT_SOCKETS:
         raise FleetError(
             f"{source}: coiot_socket: {coiot_socket!r}; want one of {', '.join(COIOT_SOCKETS)}"
         )
+    control = data.get("control")
+    control_off = control is False or control == "off"
+    if control is not None and not control_off:
+        if not isinstance(control, str):
+            raise FleetError(f"{source}: control: {control!r}; want ADDRESS:PORT or off")
+        control = _endpoint(control, f"{source}: control")
     return FleetSpec(
         tuple(devices),
-        str(state_dir) if state_dir is not None else None,
-        _endpoint(data["control"], f"{source}: control") if data.get("control") else None,
+        state_dir,
+        None if control_off else control,
         source,
         coiot_socket,
+        control_off,
+        _limits(data.get("limits"), f"{source}: limits"),
     )
+
+
+def _limits(value: Any, where: str) -> HttpLimits | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise FleetError(f"{where}: want a mapping of limits, e.g. {{keep_alive_timeout: 5}}")
+    try:
+        return DEFAULT_LIMITS.merged(value)
+    except (LimitError, TypeError) as error:
+        raise FleetError(f"{where}: {error}") from None
 
 
 def _group(where: str, group: Mapping[str, Any], index: int) -> list[DeviceSpec]:
@@ -177,7 +206,9 @@ def _group(where: str, group: Mapping[str, Any], index: int) -> list[DeviceSpec]
         except ValueError as error:
             raise FleetError(f"{where}.mac: {error}") from None
     else:
-        seed = str(group.get("seed", f"{profile.model}#{index}@{addresses[0][0]}"))
+        seed = _scalar(group.get("seed"), f"{where}.seed", "a string") or (
+            f"{profile.model}#{index}@{addresses[0][0]}"
+        )
         first = int(derive_mac(profile.mac_prefix, seed), 16)
     prefix = first & ~0xFFFFFF
     cloud = _cloud(group.get("cloud"), f"{where}.cloud")
@@ -187,8 +218,16 @@ def _group(where: str, group: Mapping[str, Any], index: int) -> list[DeviceSpec]
     world = group.get("world") or {}
     if not isinstance(world, Mapping):
         raise FleetError(f"{where}.world: must be a mapping of world actions")
-    name = group.get("name")
+    name = _scalar(group.get("name"), f"{where}.name", "a name pattern")
+    fw = _scalar(group.get("fw"), f"{where}.fw", "a firmware string")
+    longid = _bool(group.get("longid"), f"{where}.longid")
     peer = group.get("coiot_peer")
+    if peer is not None:
+        peer = _scalar(peer, f"{where}.coiot_peer", "IP:PORT")
+        _endpoint(peer, f"{where}.coiot_peer")
+    connections = group.get("max_connections")
+    if connections is not None:
+        connections = _int(connections, f"{where}.max_connections", 0, 65535)
     devices = []
     for i, (ip, http_port, coap_port) in enumerate(addresses):
         mac = f"{prefix | ((first + i) & 0xFFFFFF):012X}"  # stays within the vendor prefix
@@ -199,15 +238,16 @@ def _group(where: str, group: Mapping[str, Any], index: int) -> list[DeviceSpec]
                 http_port=http_port,
                 coap_port=coap_port,
                 mac=mac,
-                name=None if name is None else _pattern(str(name), i, ip, http_port, where),
-                fw=None if group.get("fw") is None else str(group["fw"]),
-                longid=None if group.get("longid") is None else bool(group["longid"]),
+                name=None if name is None else _pattern(name, i, ip, http_port, where),
+                fw=fw,
+                longid=longid,
                 login=login,
-                coiot_peer=None if peer is None else str(peer),
+                coiot_peer=peer,
                 cloud=cloud,
                 settings=settings,
                 relays=relays,
                 world=world,
+                max_connections=connections,
             )
         )
     return devices
@@ -215,7 +255,7 @@ def _group(where: str, group: Mapping[str, Any], index: int) -> list[DeviceSpec]
 
 def _addresses(where: str, group: Mapping[str, Any], count: int) -> list[tuple[str, int, int]]:
     """(ip, http_port, coap_port) per device, from the group's address plan."""
-    address = str(group.get("address", "auto"))
+    address = _scalar(group.get("address", "auto"), f"{where}.address", "IP, IP:PORT or auto")
     if address == "auto":
         http = _int(group.get("http_port", 80), f"{where}.http_port", 0, 65535)
         first_ip = free_loopback_block(count, http or 80)
@@ -252,7 +292,7 @@ def _endpoint(value: Any, where: str, default_port: int | None = 0) -> tuple[str
     try:
         ipaddress.IPv4Address(host)
     except ValueError:
-        raise FleetError(f"{where}: {host!r} is not an IPv4 address") from None
+        raise FleetError(f"{where}: {host!r} is not an IPv4 address; want IP or IP:PORT") from None
     if not sep:
         return host, default_port
     return host, _int(port, where, 0, 65535)
@@ -262,7 +302,7 @@ def _int(value: Any, where: str, low: int, high: int) -> int:
     try:
         number = int(str(value))
     except ValueError:
-        raise FleetError(f"{where}: {value!r} is not an integer") from None
+        raise FleetError(f"{where}: {value!r} is not an integer; want {low}..{high}") from None
     if not low <= number <= high:
         raise FleetError(f"{where}: {number} is out of range {low}..{high}")
     return number
@@ -291,10 +331,9 @@ def _cloud(value: Any, where: str) -> CloudSpec | None:
     server = str(value["server"])
     if not server.startswith(("ws://", "wss://")):
         raise FleetError(f"{where}.server: {server!r} is not a ws:// or wss:// URL")
-    account, ca = value.get("account"), value.get("ca")
-    return CloudSpec(
-        server, None if account is None else str(account), None if ca is None else str(ca)
-    )
+    account = _scalar(value.get("account"), f"{where}.account", "an account e-mail")
+    ca = _scalar(value.get("ca"), f"{where}.ca", "a CA file path")
+    return CloudSpec(server, account, ca)
 
 
 def _str_map(value: Any, where: str) -> dict[str, str]:
@@ -302,13 +341,31 @@ def _str_map(value: Any, where: str) -> dict[str, str]:
         return {}
     if not isinstance(value, Mapping):
         raise FleetError(f"{where}: must be a mapping of parameters")
-    return {str(k): _param(v) for k, v in value.items()}
+    return {str(k): _param(v, f"{where}.{k}") for k, v in value.items()}
 
 
-def _param(value: Any) -> str:
+def _param(value: Any, where: str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if not isinstance(value, str | int | float):
+        raise FleetError(f"{where}: {value!r}; want a string, number or true/false")
     return str(value)
+
+
+def _scalar(value: Any, where: str, what: str) -> str | None:
+    """A string setting given as a string or number (None when absent)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise FleetError(f"{where}: {value!r}; want {what}")
+    return str(value)
+
+
+def _bool(value: Any, where: str) -> bool | None:
+    """YAML true or false (None when absent): a string such as "no" is an error, not True."""
+    if value is None or isinstance(value, bool):
+        return value
+    raise FleetError(f"{where}: {value!r}; want true or false")
 
 
 def _relays(value: Any, where: str) -> dict[int, bool]:
@@ -318,7 +375,12 @@ def _relays(value: Any, where: str) -> dict[int, bool]:
         value = dict(enumerate(value))
     if not isinstance(value, Mapping):
         raise FleetError(f"{where}: want {{channel: true|false}} or a list")
-    return {_int(k, where, 0, 64): bool(v) for k, v in value.items()}
+    relays = {}
+    for key, on in value.items():
+        if not isinstance(on, bool):
+            raise FleetError(f"{where}.{key}: {on!r}; want true or false")
+        relays[_int(key, where, 0, 64)] = on
+    return relays
 
 
 def _pattern(pattern: str, i: int, ip: str, port: int, where: str) -> str:

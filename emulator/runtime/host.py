@@ -62,6 +62,9 @@ class DeviceHost:
     #: core/sleep.py WHILE_ASLEEP); the profile's choice, changeable per host (the listener
     #: follows at the next event batch). None: the model never sleeps.
     while_asleep: str | None = None
+    #: Open HTTP connections the device accepts (0: no limit); a fidelity setting, since real
+    #: Gen1 devices hold only a handful. An injected ``max_connections`` fault overrides it.
+    max_connections: int = 0
     #: The bound listening socket while HTTP is served (None while asleep under "refuse").
     listener: socket.socket | None = None
     _timer: asyncio.TimerHandle | None = None
@@ -85,6 +88,10 @@ class DeviceHost:
 
     def now(self) -> Now:
         return self.runtime.clock.now()
+
+    def connection_limit(self) -> int:
+        """Open HTTP connections allowed now (0: any): the fault's when injected, else its own."""
+        return self.faults.max_connections or self.max_connections
 
     # --- loop-thread API ----------------------------------------------------------------------
 

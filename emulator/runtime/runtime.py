@@ -23,6 +23,8 @@ from ..core.identity import derive_mac, make_identity
 from ..core.sleep import while_asleep
 from ..transports.faults import NO_FAULTS
 from ..transports.http.app import create_app, fast_answer
+from ..transports.http.connections import Connections
+from ..transports.http.limits import DEFAULT_LIMITS, HttpLimits
 from ..transports.http.server import Gate, HttpConnection, bind_listener
 from ..transports.request_log import RequestLog, RequestRecord
 from .clock import Clock, ManualClock, RealClock
@@ -37,6 +39,13 @@ T = TypeVar("T")
 
 #: Bound on timers fired by one advance(), so a timer re-arming itself cannot hang a test.
 _MAX_TIMER_FIRES = 1_000_000
+#: Descriptors a device holds besides its connections: its HTTP listener and CoIoT socket.
+_DESCRIPTORS_PER_DEVICE = 2
+
+
+def _connection_limit(owner: object) -> int:
+    """A device's connection limit now; the control API (also an owner) has none."""
+    return owner.connection_limit() if isinstance(owner, DeviceHost) else 0
 
 
 class Runtime:
@@ -48,9 +57,20 @@ class Runtime:
         state_dir: Path | str | None = None,
         *,
         log_size: int = 10_000,
+        limits: HttpLimits = DEFAULT_LIMITS,
     ) -> None:
         self.clock: Clock = clock or RealClock()
         self.loop = asyncio.new_event_loop()
+        #: Sizes, timeouts and connection counts every device's HTTP listener applies.
+        self.limits = limits
+        #: Every open HTTP connection: the process budget and per-device limits (loop thread).
+        self.connections = Connections(
+            self.loop,
+            limits,
+            owner_limit=_connection_limit,
+            reserved=lambda: _DESCRIPTORS_PER_DEVICE * len(self.hosts),
+        )
+        self.loop.set_exception_handler(self.connections.on_loop_error)
         self.store = (
             StateStore(Path(state_dir), schedule=self.loop.call_later) if state_dir else None
         )
@@ -75,6 +95,7 @@ class Runtime:
     # --- loop thread ------------------------------------------------------------------------
 
     def start(self) -> Runtime:
+        self.connections.raise_descriptor_limit(_DESCRIPTORS_PER_DEVICE)
         ready = threading.Event()
 
         def run() -> None:
@@ -150,12 +171,15 @@ class Runtime:
         login: tuple[str, str] | None = None,
         settings: Mapping[str, str] | None = None,
         restore: Mapping[str, Any] | None = None,
+        max_connections: int | None = None,
     ) -> DeviceHost:
         """Create a device, restore its saved state if any, and start serving HTTP.
 
         ``model`` is a code, a profile name or a Profile (``runtime/override.py`` builds one from
         a capture). ``settings`` are /settings parameters applied once at creation (``name``).
         ``restore`` is a snapshot to start from when the state directory has none.
+        ``max_connections`` caps the device's open HTTP connections (default: the runtime's
+        ``limits.max_connections``; 0: no cap).
         """
         profile = model if isinstance(model, Profile) else load_profile(model)
         mac = mac or derive_mac(profile.mac_prefix, seed or f"{profile.model}@{ip}:{http_port}")
@@ -172,7 +196,14 @@ class Runtime:
                 restore=restore,
             )
             host = DeviceHost(
-                self, device, ip, sock.getsockname()[1], while_asleep=while_asleep(profile)
+                self,
+                device,
+                ip,
+                sock.getsockname()[1],
+                while_asleep=while_asleep(profile),
+                max_connections=(
+                    self.limits.max_connections if max_connections is None else max_connections
+                ),
             )
             self.call(lambda: self._serve(host, sock))
         except BaseException:
@@ -238,7 +269,14 @@ class Runtime:
         extra = {"shelly_emu.host": host}
         server = await self.loop.create_server(
             lambda: HttpConnection(
-                self.app.wsgi_app, extra, self._gate(host), self._observe, fast_answer
+                self.app.wsgi_app,
+                extra,
+                self._gate(host),
+                self._observe,
+                fast_answer,
+                limits=self.limits,
+                connections=self.connections,
+                owner=host,
             ),
             sock=sock,
         )
@@ -324,6 +362,7 @@ class Runtime:
     def _close_all(self) -> None:
         for host in list(self.hosts):
             self._close(host)
+        self.connections.close_all()
         if self.store is not None:
             self.store.flush()
 

@@ -12,8 +12,9 @@ commands, online state) is faithful; this link only carries it.
     cloud -> device  {"type": "call", "id", "path": "/relay/0", "params": {"turn": "on"}}
 
 The socket is ``<server>/device-link/<hexid>`` where hexid is the lowercase short id.
-``cloud.connected`` in /status is true exactly while the socket is open. Reconnects back off
-from 1 s to 30 s; a disabled cloud closes the socket.
+``cloud.connected`` in /status is true exactly while the socket is open. A link that fails for
+any reason is retried, backing off from 1 s to 30 s, and each new reason is logged once as a
+warning; a disabled cloud closes the socket.
 """
 
 from __future__ import annotations
@@ -57,13 +58,22 @@ class _Link:
         return f"{self.links.server_for(self.host)}/device-link/{hexid}"
 
     async def _run(self) -> None:
+        """Link, and relink with back-off whatever made the link fail (a refused or dropped
+        socket, a TLS error, a server lookup that raised): a dead link task would leave the
+        device off the cloud for good. Each new reason is logged once, as a warning."""
         attempt = 0
+        reason: str | None = None
+        hostname = self.host.device.identity.hostname
         while True:
             try:
+                url = self.url
                 async with connect(
-                    self.url, ssl=self.links.ssl_for(self.url), compression=None, open_timeout=10
+                    url, ssl=self.links.ssl_for(url), compression=None, open_timeout=10
                 ) as socket:
                     attempt = 0
+                    if reason is not None:
+                        logger.info("%s: cloud link to %s is up again", hostname, url)
+                    reason = None
                     self.socket = socket
                     self._set_connected(True)
                     await socket.send(json.dumps(self._hello()))
@@ -71,8 +81,14 @@ class _Link:
                         await self._on_frame(frame)
             except asyncio.CancelledError:
                 raise
-            except (OSError, websockets.WebSocketException, TimeoutError) as error:
-                logger.debug("%s: cloud link: %s", self.host.device.identity.hostname, error)
+            except Exception as error:  # every failure is retried (see the docstring)
+                failure = f"{type(error).__name__}: {error}"
+                delay = _BACKOFF[min(attempt, len(_BACKOFF) - 1)]
+                level = logging.DEBUG if failure == reason else logging.WARNING
+                logger.log(
+                    level, "%s: cloud link failed (%s); retrying in %g s", hostname, failure, delay
+                )
+                reason = failure
             finally:
                 self.socket = None
                 self._set_connected(False)
@@ -80,7 +96,10 @@ class _Link:
             attempt += 1
 
     def _set_connected(self, connected: bool) -> None:
-        self.host.act(lambda now: self.host.device.set_cloud_connected(connected, now))
+        try:
+            self.host.act(lambda now: self.host.device.set_cloud_connected(connected, now))
+        except Exception:  # the link outlives a failing listener
+            logger.exception("%s: cloud.connected not updated", self.host.device.identity.hostname)
 
     def _hello(self) -> dict[str, Any]:
         device = self.host.device
@@ -120,6 +139,9 @@ class _Link:
             }
         except DeviceError as error:
             reply = {"type": "result", "id": call_id, "code": error.status, "error": error.message}
+        except Exception:  # a bug answers 500, as over HTTP, and keeps the link
+            logger.exception("%s: cloud call %s failed", self.host.device.identity.hostname, path)
+            reply = {"type": "result", "id": call_id, "code": 500, "error": "internal error"}
         await self.send(reply)
 
     async def send(self, message: dict[str, Any]) -> None:

@@ -30,12 +30,15 @@ class Faults:
     """``offline``: HTTP requests are dropped (the connection is reset, nothing is answered)
     and no CoIoT is sent or answered; ``latency``: seconds added before every HTTP answer;
     ``error_rate``: probability that an HTTP request is answered ``500`` instead;
-    ``drop_coiot``: the device sends no CoIoT datagrams."""
+    ``drop_coiot``: the device sends no CoIoT datagrams; ``max_connections``: the device holds
+    at most this many open HTTP connections and resets new ones over it (0: its own limit), as
+    a real Gen1 device with its handful of TCP connections does."""
 
     offline: bool = False
     latency: float = 0.0
     error_rate: float = 0.0
     drop_coiot: bool = False
+    max_connections: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.offline, bool) or not isinstance(self.drop_coiot, bool):
@@ -44,6 +47,9 @@ class Faults:
             raise FaultError(f"latency must be 0..{MAX_LATENCY:g} seconds")
         if not _finite(self.error_rate) or not 0 <= self.error_rate <= 1:
             raise FaultError("error_rate must be a probability, 0..1")
+        connections = self.max_connections
+        if isinstance(connections, bool) or not isinstance(connections, int) or connections < 0:
+            raise FaultError("max_connections must be a whole number, 0 (no limit) or more")
 
     @classmethod
     def parse(cls, data: Mapping[str, Any], base: Faults | None = None) -> Faults:
@@ -80,6 +86,12 @@ def _coerce(key: str, value: Any, kind: type) -> Any:
             return value.lower() in ("1", "true", "yes", "on")
         if not isinstance(value, bool):
             raise FaultError(f"{key} must be true or false, got {value!r}")
+        return value
+    if kind is int:
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise FaultError(f"{key} must be a whole number, got {value!r}")
         return value
     try:
         return float(value)

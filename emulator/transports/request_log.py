@@ -2,6 +2,11 @@
 
 Kept as tuples and formatted only when read: recording is on the hot path of every request.
 The control API serves it for download (``GET /_emu/log``), the fixtures expose it to tests.
+
+Bounded in memory whatever clients send: at most ``maxlen`` records and ``max_bytes`` of them,
+a path or query longer than ``max_field`` is cut (its original length kept), and a refused
+request (401, 408, 413, 414, 431) is kept without its query: an unauthenticated client must not
+be able to pin memory through the log.
 """
 
 from __future__ import annotations
@@ -25,8 +30,13 @@ class RequestRecord(NamedTuple):
     status: int
     seconds: float
     peer: str
+    #: Original (path, query) lengths when either was cut or dropped, else None.
+    cut: tuple[int, int] | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        extra = (
+            {} if self.cut is None else {"path_length": self.cut[0], "query_length": self.cut[1]}
+        )
         return {
             "time": self.time,
             "proto": self.proto,
@@ -37,17 +47,51 @@ class RequestRecord(NamedTuple):
             "status": self.status,
             "ms": round(self.seconds * 1000, 3),
             "peer": self.peer,
+            **extra,
         }
 
 
-class RequestLog:
-    """The last ``maxlen`` requests across a runtime, oldest first."""
+#: Statuses of refused requests, logged without their query.
+_REFUSED = frozenset({401, 408, 413, 414, 431})
+#: Bytes a record costs besides its path and query (the tuple, its numbers, the device name
+#: shared with the device).
+_RECORD_OVERHEAD = 256
 
-    def __init__(self, maxlen: int = 10_000) -> None:
-        self._records: deque[RequestRecord] = deque(maxlen=maxlen)
+
+class RequestLog:
+    """The last ``maxlen`` requests across a runtime (within ``max_bytes``), oldest first."""
+
+    def __init__(
+        self, maxlen: int = 10_000, *, max_field: int = 1024, max_bytes: int = 8 << 20
+    ) -> None:
+        self._records: deque[RequestRecord] = deque()
+        self.maxlen = maxlen
+        self.max_field = max_field
+        self.max_bytes = max_bytes
+        self._bytes = 0
 
     def record(self, record: RequestRecord) -> None:
-        self._records.append(record)
+        path, query = record.path, record.query
+        limit = self.max_field
+        if len(path) > limit or len(query) > limit or (query and record.status in _REFUSED):
+            refused = record.status in _REFUSED
+            record = record._replace(
+                path=path[:limit],
+                query="" if refused else query[:limit],
+                cut=(len(path), len(query)),
+            )
+            path, query = record.path, record.query
+        records = self._records
+        records.append(record)
+        self._bytes += _RECORD_OVERHEAD + len(path) + len(query)
+        while len(records) > self.maxlen or self._bytes > self.max_bytes:
+            old = records.popleft()
+            self._bytes -= _RECORD_OVERHEAD + len(old.path) + len(old.query)
+
+    @property
+    def size(self) -> int:
+        """Approximate bytes the records hold."""
+        return self._bytes
 
     def __len__(self) -> int:
         return len(self._records)
@@ -68,3 +112,4 @@ class RequestLog:
 
     def clear(self) -> None:
         self._records.clear()
+        self._bytes = 0

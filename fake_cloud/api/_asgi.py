@@ -8,6 +8,7 @@ adapter is deprecated and a2wsgi is not available, hence these few lines.
 
 import asyncio
 import io
+import json
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,28 +19,61 @@ __all__ = ["WsgiBridge"]
 type Wsgi = Callable[[dict[str, Any], Callable[..., Any]], Any]
 
 
-class WsgiBridge:
-    """An ASGI 3 app wrapping a WSGI app; the body is buffered (the cloud's answers are small)."""
+#: Called with the ASGI scope of a request refused for its size (the cloud records it).
+type Refused = Callable[[dict[str, Any], int], None]
 
-    def __init__(self, app: Wsgi, executor: ThreadPoolExecutor) -> None:
+
+class WsgiBridge:
+    """An ASGI 3 app wrapping a WSGI app; the body is buffered (the cloud's answers are small)
+    up to ``max_body`` bytes: a request that declares or sends more is answered 413 unread."""
+
+    def __init__(
+        self,
+        app: Wsgi,
+        executor: ThreadPoolExecutor,
+        max_body: int = 1024 * 1024,
+        refused: Refused | None = None,
+    ) -> None:
         self._app = app
         self._executor = executor
+        self._max_body = max_body
+        self._refused = refused
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if declared.isdigit() and int(declared) > self._max_body:
+            await self._too_large(scope, send)
+            return
         chunks = []
+        size = 0
         more = True
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
-            chunks.append(message.get("body", b""))
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self._max_body:
+                await self._too_large(scope, send)
+                return
+            chunks.append(chunk)
             more = message.get("more_body", False)
         environ = _environ(scope, b"".join(chunks))
         loop = asyncio.get_running_loop()
         status, headers, body = await loop.run_in_executor(self._executor, self._run, environ)
         await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _too_large(self, scope: dict[str, Any], send: Any) -> None:
+        if self._refused is not None:
+            self._refused(scope, 413)
+        body = json.dumps(
+            {"isok": False, "errors": {"too_large": f"request body over {self._max_body} bytes"}}
+        ).encode()
+        headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     def _run(self, environ: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:

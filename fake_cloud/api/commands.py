@@ -66,6 +66,16 @@ def _number(params: dict[str, Any], name: str, low: float, high: float) -> float
     return value
 
 
+def _word(params: dict[str, Any], name: str, allowed: Any) -> str | None:
+    """A string parameter out of ``allowed`` (None when absent); anything else is refused."""
+    value = params.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in allowed:
+        raise CommandError("params", f"{name} must be one of {', '.join(allowed)}")
+    return value
+
+
 def _text(value: float | str) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -118,9 +128,10 @@ def _ir_emit(params: dict[str, Any]) -> Call:
 
 def _relay(params: dict[str, Any], status: dict[str, Any]) -> Call:
     channel = _channel(params, status, "relays")
-    if params.get("turn") not in _TURN:
+    turn = _word(params, "turn", _TURN)
+    if turn is None:
         raise CommandError("params", "turn must be on, off or toggle")
-    query = {"turn": str(params["turn"])}
+    query = {"turn": turn}
     if (timer := _number(params, "timeout", 0, 86400)) is not None:
         query["timer"] = _text(timer)
     return Call(f"/relay/{channel}", query)
@@ -129,10 +140,8 @@ def _relay(params: dict[str, Any], status: dict[str, Any]) -> Call:
 def _light(params: dict[str, Any], status: dict[str, Any]) -> Call:
     channel = _channel(params, status, "lights")
     query: dict[str, str] = {}
-    if "turn" in params:
-        if params["turn"] not in _TURN:
-            raise CommandError("params", "turn must be on, off or toggle")
-        query["turn"] = str(params["turn"])
+    if (turn := _word(params, "turn", _TURN)) is not None:
+        query["turn"] = turn
     if (timer := _number(params, "timeout", 0, 86400)) is not None:
         query["timer"] = _text(timer)
     for name, bounds in _LIGHT.items():
@@ -147,9 +156,10 @@ def _light(params: dict[str, Any], status: dict[str, Any]) -> Call:
 
 def _roller(params: dict[str, Any], status: dict[str, Any]) -> Call:
     channel = _channel(params, status, "rollers")
-    go = _ROLLER_GO.get(params.get("go"))  # type: ignore[arg-type]
-    if go is None:
+    word = _word(params, "go", _ROLLER_GO)
+    if word is None:
         raise CommandError("params", "go must be up, down, open, close or stop")
+    go = _ROLLER_GO[word]
     query = {"go": go}
     if (duration := _number(params, "duration", 0, 86400)) is not None:
         if go == "stop":

@@ -36,7 +36,12 @@ class Services:
         policies = config.policies
         backend = Backend(config.seed)
         tokens = Tokens(backend.seed)
-        recorder = Recorder(clock.now, config.recorder_size)
+        recorder = Recorder(
+            clock.now,
+            config.recorder_size,
+            max_field=config.recorder_field_bytes,
+            max_bytes=config.recorder_bytes,
+        )
         return cls(
             config=config,
             policies=policies,

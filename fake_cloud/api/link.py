@@ -26,7 +26,7 @@ same id replaces the older one (closed with 4409). Close codes the cloud uses: 4
 
 import asyncio
 import itertools
-import json
+import logging
 from contextlib import suppress
 from typing import Any, Protocol
 
@@ -38,10 +38,13 @@ from fake_cloud.api.context import Services
 from fake_cloud.api.sockets import Socket
 from fake_cloud.state.backend import Backend, StateError
 from fake_cloud.state.ids import normalize_hex
+from fake_cloud.state.jsonwire import dumps, loads
 
 __all__ = ["LinkHub", "LinkSession", "serve_link"]
 
 HELLO_TIMEOUT = 10.0
+
+logger = logging.getLogger(__name__)
 
 
 class LinkHub(Protocol):
@@ -113,7 +116,7 @@ class LinkSession:
 
     async def _send(self, frame: dict[str, Any]) -> None:
         self.hub.services.recorder.add("link_out", socket=self.socket.id, frame=frame)
-        await self.socket.conn.send(json.dumps(frame, separators=(",", ":")))
+        await self.socket.conn.send(dumps(frame))
 
     def on_message(self, message: str | bytes) -> str | None:
         """Handle one frame from the device; returns an error text to send back, if any."""
@@ -123,7 +126,8 @@ class LinkSession:
         self.hub.services.recorder.add("link_in", socket=self.socket.id, frame=frame)
         kind = frame.get("type")
         if kind == "result":
-            future = self._pending.get(frame.get("id"))  # type: ignore[arg-type]
+            call_id = frame.get("id")
+            future = self._pending.get(call_id) if isinstance(call_id, int) else None
             if future is None or future.done():
                 return f"no call with id {frame.get('id')!r} is waiting"
             future.set_result(frame)
@@ -149,9 +153,9 @@ def _parse(message: str | bytes) -> dict[str, Any] | str:
     if isinstance(message, bytes):
         return "binary frames are not supported"
     try:
-        frame = json.loads(message)
-    except ValueError:
-        return "frame is not valid JSON"
+        frame = loads(message)
+    except ValueError as exc:
+        return f"frame is not valid JSON: {exc}"
     return frame if isinstance(frame, dict) else "frame must be a JSON object"
 
 
@@ -177,7 +181,7 @@ async def serve_link(hub: LinkHub, server: str, conn: ServerConnection, hexid: s
         or str(hello.get("id")).lower() != hexid
     ):
         with suppress(ConnectionClosed):
-            await conn.send(json.dumps({"type": "error", "error": f"expected hello for {hexid}"}))
+            await conn.send(dumps({"type": "error", "error": f"expected hello for {hexid}"}))
             await conn.close(4400, "bad hello")
         return
     if (refusal := _account_refusal(backend, hello.get("account"), server)) is not None:
@@ -195,9 +199,15 @@ async def serve_link(hub: LinkHub, server: str, conn: ServerConnection, hexid: s
     backend.link_up(hexid, hello, server)
     try:
         async for message in conn:
-            if (error := session.on_message(message)) is not None:
+            try:
+                error = session.on_message(message)
+            except Exception as exc:  # a bug must not drop the device's link
+                logger.exception("fake cloud: device link frame failed")
+                hub.services.errors.append(exc)
+                error = "internal error"
+            if error is not None:
                 hub.services.recorder.add("link_out", socket=socket.id, frame={"error": error})
-                await conn.send(json.dumps({"type": "error", "error": error}))
+                await conn.send(dumps({"type": "error", "error": error}))
     except ConnectionClosed:
         pass
     finally:

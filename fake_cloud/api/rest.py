@@ -13,12 +13,14 @@ from enum import StrEnum
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 
 from fake_cloud.api.auth import AuthError, Principal
 from fake_cloud.api.cloud_control.v1 import all_status_by_key
 from fake_cloud.api.context import Services
 from fake_cloud.api.render import all_status, envelope_error, envelope_ok
 from fake_cloud.state.backend import DIY_CLIENT
+from fake_cloud.state.jsonwire import finite
 from fake_cloud.state.tokens import Audience
 
 __all__ = ["Role", "create_app", "params"]
@@ -45,6 +47,7 @@ def params() -> dict[str, Any]:
 
 
 def error(errors: dict[str, str], status: int = 200) -> tuple[Response, int]:
+    g.refused = True  # recorded without its parameters (_record)
     return jsonify(envelope_error(errors, services().policies.errors_style)), status
 
 
@@ -143,19 +146,49 @@ def _before() -> Any:
 
 
 def _record(response: Response) -> Response:
-    if not request.path.startswith("/_fake/"):
-        body = request.get_json(silent=True) if request.is_json else None
-        services().recorder.add(
+    """Record the call; a refused one (an error envelope, a 4xx) without its parameters, so
+    that an unauthenticated client cannot pin memory through the recorder."""
+    if request.path.startswith("/_fake/"):
+        return response
+    recorder = services().recorder
+    if g.get("refused") or response.status_code >= 400:
+        recorder.add(
             "rest",
             front=current_app.config["FRONT"],
             method=request.method,
             path=request.path,
-            args=dict(request.args.items()),
-            form=dict(request.form.items()),
-            json=body,
+            args=None,
+            form=None,
+            json=None,
             status=response.status_code,
+            body_length=request.content_length or 0,
         )
+        return response
+    body = request.get_json(silent=True) if request.is_json else None
+    recorder.add(
+        "rest",
+        front=current_app.config["FRONT"],
+        method=request.method,
+        path=request.path,
+        args=dict(request.args.items()),
+        form=dict(request.form.items()),
+        json=body,
+        status=response.status_code,
+    )
     return response
+
+
+class StrictJson(DefaultJSONProvider):
+    """Flask's JSON, never NaN or Infinity (strict parsers reject them): null instead."""
+
+    sort_keys = False  # keep the wire order of keys
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        kwargs["allow_nan"] = False
+        try:
+            return super().dumps(obj, **kwargs)
+        except ValueError:
+            return super().dumps(finite(obj), **kwargs)
 
 
 def create_app(
@@ -164,7 +197,7 @@ def create_app(
     """A Flask app for one front end; `extra` adds the pages and the control plane."""
     app = Flask(__name__)
     app.config.update(SERVICES=s, FRONT=front, SERVER=server)
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the wire order of keys
+    app.json = StrictJson(app)
     app.secret_key = s.tokens.session_key
     app.before_request(_before)
     app.after_request(_record)

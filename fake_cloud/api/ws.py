@@ -32,11 +32,12 @@ from websockets.http11 import Request, Response
 from fake_cloud.api.auth import AuthError, Principal
 from fake_cloud.api.context import Services
 from fake_cloud.api.link import LinkSession, serve_link
-from fake_cloud.api.render import SocketKind, envelope_error, event_frame
+from fake_cloud.api.render import SocketKind, envelope_error, error_event, event_frame
 from fake_cloud.api.sockets import Socket
 from fake_cloud.api.wsapi import handle_frame
 from fake_cloud.state.config import AuthFailure, SecondConnection
 from fake_cloud.state.events import Event
+from fake_cloud.state.jsonwire import dumps
 from fake_cloud.state.tokens import Audience
 
 __all__ = ["Hub"]
@@ -91,7 +92,7 @@ class Hub:
         if socket.frozen:
             return
         self.services.recorder.add("ws_out", sockets=[socket.id], frame=frame)
-        broadcast([socket.conn], json.dumps(frame, separators=(",", ":")))
+        broadcast([socket.conn], dumps(frame))
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -186,7 +187,12 @@ class Hub:
         socket = self.register(conn, principal.kind.value, server, principal=principal)
         try:
             async for message in conn:
-                handle_frame(self, socket, message)
+                try:
+                    handle_frame(self, socket, message)
+                except Exception as exc:  # a bug must not close the socket (1011)
+                    logger.exception("fake cloud: frame handling failed")
+                    self.services.errors.append(exc)
+                    self.send(socket, error_event("internal error"))
         except ConnectionClosed:
             pass
         finally:
@@ -225,7 +231,7 @@ class Hub:
                     continue
                 ids = [s.id for s in sockets]
                 self.services.recorder.add("ws_out", sockets=ids, frame=frame)
-                broadcast([s.conn for s in sockets], json.dumps(frame, separators=(",", ":")))
+                broadcast([s.conn for s in sockets], dumps(frame))
 
     def _on_clock(self) -> None:
         if self.loop is not None and not self.loop.is_closed():

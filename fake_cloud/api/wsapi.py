@@ -6,13 +6,17 @@ shape — then played on the device, and answered with `Shelly:CommandResponse` 
 `trid`. `Integrator:ActionRequest` (integrator socket, §2.4.4) answers DeviceVerify and
 DeviceGetSettings with OK, UNAUTHORIZED, WRONG_API_PARAMETERS or WRONG_HOST.
 
-A frame that is not a JSON object gets an `Error` event and the socket stays open; other events
-are ignored, as the docs ask of clients (seed 002 "gracefully ignore unknown … event types").
+A frame that is not a JSON object (strict JSON: no NaN, no nesting past the parser's depth)
+gets an `Error` event and the socket stays open; other events are ignored, as the docs ask of
+clients (seed 002 "gracefully ignore unknown … event types"). Every request with a usable
+`trid` is answered: a failure while handling it (a bug included) answers that `trid` with an
+error instead of leaving the client waiting.
 """
 
 import asyncio
-import json
-from collections.abc import Mapping
+import logging
+import math
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Protocol
 
 from fake_cloud.api.commands import CommandError, apply_call, translate
@@ -32,10 +36,15 @@ from fake_cloud.state.backend import Device, can_control
 from fake_cloud.state.config import IdForm
 from fake_cloud.state.faults import Fault
 from fake_cloud.state.ids import hex_to_dec
+from fake_cloud.state.jsonwire import loads
 
 __all__ = ["RequestHub", "handle_frame"]
 
+logger = logging.getLogger(__name__)
+
 ACTIONS = ("DeviceVerify", "DeviceGetSettings")
+
+type Handler = Callable[["RequestHub", Socket, dict[str, Any]], Coroutine[Any, Any, None]]
 
 
 class RequestHub(Protocol):
@@ -52,13 +61,15 @@ class RequestHub(Protocol):
 def handle_frame(hub: RequestHub, socket: Socket, message: str | bytes) -> None:
     recorder = hub.services.recorder
     if isinstance(message, bytes):
-        recorder.add("ws_in", socket=socket.id, raw=message.hex())
+        recorder.add("ws_in", socket=socket.id, raw=message)
         hub.send(socket, error_event("binary frames are not supported"))
         return
     try:
-        frame = json.loads(message)
-    except ValueError:
-        frame = None
+        frame = loads(message)
+    except ValueError as exc:
+        recorder.add("ws_in", socket=socket.id, raw=message)
+        hub.send(socket, error_event(f"frame is not JSON: {exc}"))
+        return
     if not isinstance(frame, dict):
         recorder.add("ws_in", socket=socket.id, raw=message)
         hub.send(socket, error_event("frame must be a JSON object"))
@@ -66,15 +77,48 @@ def handle_frame(hub: RequestHub, socket: Socket, message: str | bytes) -> None:
     recorder.add("ws_in", socket=socket.id, frame=frame)
     event = frame.get("event")
     if event == "Shelly:CommandRequest":
-        hub.spawn(_command(hub, socket, frame))
+        hub.spawn(_answered(hub, socket, frame, _command, _command_failed))
     elif event == "Integrator:ActionRequest" and socket.kind == SocketKind.INTEGRATOR:
-        hub.spawn(_action(hub, socket, frame))
+        hub.spawn(_answered(hub, socket, frame, _action, _action_failed))
     elif event in JRPC_REQUESTS:
         answer_jrpc(hub, socket, frame, _target)
 
 
+async def _answered(
+    hub: RequestHub,
+    socket: Socket,
+    frame: dict[str, Any],
+    handler: Handler,
+    failed: Callable[[dict[str, Any]], dict[str, Any]],
+) -> None:
+    """Run a request's handler; if it fails, answer the request's trid with an error."""
+    try:
+        await handler(hub, socket, frame)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        logger.exception("fake cloud: %s failed", frame.get("event"))
+        hub.services.errors.append(exc)
+        hub.send(socket, failed(frame))
+
+
+def _command_failed(frame: dict[str, Any]) -> dict[str, Any]:
+    trid = frame.get("trid")
+    if not _is_number(trid):
+        return error_event("Shelly:CommandRequest needs a numeric trid")
+    raw = frame.get("deviceId")
+    return command_response(trid, raw if isinstance(raw, str) else str(raw), 0, "internal error")
+
+
+def _action_failed(frame: dict[str, Any]) -> dict[str, Any]:
+    data = frame.get("data")
+    raw = data.get("deviceId") if isinstance(data, dict) else None
+    return action_response(frame.get("trid"), "WRONG_API_PARAMETERS", raw)
+
+
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A usable trid: a finite JSON number (NaN and Infinity never reach here: strict JSON)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 async def _fault(services: Services, target: str) -> Fault | None:

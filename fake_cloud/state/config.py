@@ -155,4 +155,11 @@ class CloudConfig:
     seed: int | None = None
     demo: bool = False
     recorder_size: int = 100_000
+    # Recorder bounds: bytes kept of one field (a frame, a body) and of all records together.
+    recorder_field_bytes: int = 64 * 1024
+    recorder_bytes: int = 32 * 1024 * 1024
+    # REST: bodies over this are answered 413 unread; heads over 16 KB 431 (h11); connections
+    # over `max_connections` per front end 503 (uvicorn's limit_concurrency).
+    max_body: int = 1024 * 1024
+    max_connections: int = 1000
     policies: Policies = field(default_factory=Policies)

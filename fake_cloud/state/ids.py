@@ -10,6 +10,8 @@ import re
 __all__ = ["hex_to_dec", "is_hex_id", "normalize_hex", "parse_id"]
 
 _HEX = re.compile(r"[0-9a-fA-F]{6}|[0-9a-fA-F]{12}")
+#: ASCII digits only: str.isdigit() also accepts "²" and other digits int() refuses.
+_DEC = re.compile(r"[0-9]{1,15}")
 
 
 def is_hex_id(text: str) -> bool:
@@ -42,7 +44,7 @@ def parse_id(raw: object, prefer_dec: bool) -> list[str]:
     if not isinstance(raw, str) or not raw:
         return []
     candidates: list[str] = []
-    if raw.isdigit() and len(raw) <= 15:
+    if _DEC.fullmatch(raw):
         candidates.append(dec_to_hex(int(raw)))
     if is_hex_id(raw):
         candidates.insert(0 if not prefer_dec else len(candidates), normalize_hex(raw))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import queue
 import threading
 from collections.abc import Iterator
@@ -115,3 +116,32 @@ def test_sleeping_device_links_only_while_awake(make_device, runtime, link_serve
     host.world.press()  # a second press sends it back to sleep
     assert host.device.asleep is True
     assert host.device.cloud_connected is False
+
+
+def test_link_that_fails_for_any_reason_is_retried_and_reported(
+    make_device, runtime, link_server, caplog
+) -> None:
+    """A server lookup that raises (the fleet's KeyError in issue 18) killed the link task for
+    good; now the failure is logged with its reason and the link retried with back-off."""
+    lookups = []
+
+    def server_for(host) -> str:
+        lookups.append(host)
+        if len(lookups) == 1:
+            raise KeyError("no device 'x' in this fleet")
+        return f"ws://127.0.0.1:{link_server.port}"
+
+    host = make_device("SHSW-1")
+    host.get("settings/cloud", enabled="1")
+    with caplog.at_level(logging.WARNING, logger="emulator.transports.cloud_link"):
+        CloudLinks(runtime, server_for)
+        _, hello = link_server.next("hello")
+    assert hello["code"] == "SHSW-1"
+    assert len(lookups) == 2
+    failures = [r.getMessage() for r in caplog.records if "cloud link failed" in r.getMessage()]
+    assert failures == [
+        f"{host.device.identity.hostname}: cloud link failed "
+        "(KeyError: \"no device 'x' in this fleet\"); retrying in 1 s"
+    ]
+    _, status = link_server.next("status")
+    assert status["status"]["cloud"]["connected"] is True

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import math
 import socket
 import sys
 import time
@@ -20,6 +21,9 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import httptools
+
+from .connections import Connections, reset
+from .limits import DEFAULT_LIMITS, HttpLimits
 
 __all__ = ["FastPath", "Gate", "HttpConnection", "Observer", "bind_listener"]
 
@@ -35,8 +39,17 @@ type Observer = Callable[[dict[str, Any], int, float], None]
 #: Optional shortcut tried before the WSGI app: (status, headers, body), or None to call the app.
 type FastPath = Callable[[dict[str, Any]], tuple[str, list[tuple[str, str]], bytes] | None]
 
-_MAX_BODY = 64 * 1024
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 500: "Error"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    408: "Request Timeout",
+    413: "Content Too Large",
+    414: "URI Too Long",
+    431: "Request Header Fields Too Large",
+    500: "Error",
+}
 
 
 def bind_listener(host: str, port: int) -> socket.socket:
@@ -53,8 +66,30 @@ def bind_listener(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Refused(Exception):
+    """Raised inside a parser callback to stop parsing a request the limits refuse."""
+
+
+#: Bytes parsed at a time: answers are checked for back-pressure between slices, so a client
+#: pipelining requests without reading the answers gets at most a slice's worth buffered.
+_SLICE = 4096
+#: The loop's clock (BaseEventLoop.time() is time.monotonic()), without a method call.
+_now = time.monotonic
+#: Phases of a connection; each has its own timeout (HttpLimits).
+_IDLE, _HEAD, _BODY, _ANSWERING, _CLOSED = range(5)
+
+
 class HttpConnection(asyncio.Protocol):
-    """One client connection: parse requests, run the WSGI app, write answers in order."""
+    """One client connection: parse requests, run the WSGI app, write answers in order.
+
+    Bounded as HttpLimits says: a request line or header line over ``max_line`` is answered
+    414/431, a head over ``max_head`` 431, a body over ``max_body`` 413 as soon as its
+    Content-Length says so (or its chunks reach it), each with ``Connection: close``. Bytes that
+    never start a request (a flood of bare CRLF) count against the head. A head not complete
+    within ``header_timeout``, or a body within ``body_timeout``, gets 408 and a close; an idle
+    keep-alive connection is closed after ``keep_alive_timeout``. While the transport's write
+    buffer is over its high-water mark (a client that sends without reading), reading pauses.
+    """
 
     def __init__(
         self,
@@ -63,19 +98,41 @@ class HttpConnection(asyncio.Protocol):
         gate: Gate | None = None,
         observer: Observer | None = None,
         fast: FastPath | None = None,
+        *,
+        limits: HttpLimits = DEFAULT_LIMITS,
+        connections: Connections | None = None,
+        owner: Any = None,
     ):
         self.app = app
         self.environ_extra = environ_extra
         self.gate = gate
         self.observer = observer
         self.fast = fast
+        self.limits = limits
+        self.connections = connections
+        #: The device this connection belongs to (per-device connection counts).
+        self.owner = owner
+        #: Loop time at which the current phase times out (Connections sweeps it).
+        self.deadline = math.inf
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
         self._size = 0
+        self._phase = _IDLE
+        self._served = 0
+        #: Raw bytes received since the last head completed (stray bytes before a request too).
+        self._head_bytes = 0
+        #: Bytes of the current head as parsed (url, header lines).
+        self._head_size = 0
+        self._refusal: tuple[int, bytes] | None = None
+        self._waiting = False
+        self._write_paused = False
+        #: Bytes received while answers were paused, parsed once they resume.
+        self._backlog = b""
         self._pending: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         #: The part of the WSGI environ that is the same for every request on this connection.
         self._base_environ: dict[str, Any] = {}
 
@@ -83,6 +140,12 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
+        self._loop = asyncio.get_running_loop()
+        self.deadline = _now() + self.limits.header_timeout
+        if self.connections is not None and not self.connections.admit(self):
+            self._phase = _CLOSED
+            reset(transport)
+            return
         self.transport = transport
         # No TCP_NODELAY here: asyncio sets it on accepted sockets whose proto is IPPROTO_TCP,
         # which bind_listener guarantees (one syscall less per connection).
@@ -103,46 +166,159 @@ class HttpConnection(asyncio.Protocol):
         }
 
     def data_received(self, data: bytes) -> None:
+        if self._phase == _CLOSED:
+            return
+        if self._backlog:  # still draining what arrived while paused
+            self._backlog += data
+            return
+        if len(data) <= _SLICE and not (self._waiting or self._write_paused):  # the usual case
+            self._feed(data)
+            return
+        view = memoryview(data)
+        for start in range(0, len(data), _SLICE):
+            if self._waiting or self._write_paused:
+                # Answers wait (a fault's latency) or the client reads none: keep the rest for
+                # later so pipelined requests neither overtake nor pile up answers.
+                self._backlog = bytes(view[start:])
+                return
+            if not self._feed(view[start : start + _SLICE]):
+                return
+
+    def _feed(self, data: bytes | memoryview) -> bool:
+        """Parse one slice; False once the connection is refused."""
+        if self._phase <= _HEAD:
+            self._head_bytes += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            self._reply_error(400, b"upgrade not supported")
+            self._refuse(400, b"upgrade not supported")
+            return False
         except httptools.HttpParserError:
-            self._reply_error(400, b"malformed request")
+            self._refuse(*(self._refusal or (400, b"malformed request")))
+            return False
+        if self._phase <= _HEAD and self._head_bytes > self.limits.max_head:
+            if self._phase == _IDLE:
+                self._refuse(400, b"no request in the bytes sent")
+            else:
+                self._refuse(431, b"request head too large")
+            return False
+        return self._phase != _CLOSED
+
+    def _drain_backlog(self) -> None:
+        data, self._backlog = self._backlog, b""
+        if data and self._phase != _CLOSED:
+            self.data_received(data)
+        self._follow_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
+        self._phase = _CLOSED
+        if self.connections is not None:
+            self.connections.release(self)
+
+    def pause_writing(self) -> None:
+        """The client is not reading its answers: stop reading its requests meanwhile."""
+        self._write_paused = True
+        self._follow_reading()
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._follow_reading()
+
+    def _follow_reading(self) -> None:
+        if self.transport is None:
+            return
+        if self._waiting or self._write_paused:
+            self.transport.pause_reading()
+        elif self._backlog:
+            self._loop.call_soon(self._drain_backlog)  # type: ignore[union-attr]
+        else:
+            self.transport.resume_reading()
+
+    # --- Connections (the registry) ------------------------------------------------------------
+
+    @property
+    def evictable(self) -> bool:
+        """Not being answered: idle, or still sending its request."""
+        return self._phase != _ANSWERING
+
+    def expire(self) -> None:
+        """The current phase timed out: 408 to a request still coming, a close to an idle one."""
+        if self._phase in (_HEAD, _BODY):
+            self._refuse(408, b"request timeout")
+        else:
+            self.reclaim()
+
+    def reclaim(self) -> None:
+        """Close now (budget pressure): gently when nothing is left to write."""
+        self._phase = _CLOSED
+        if self.transport is not None:
+            if self.transport.get_write_buffer_size():
+                self.transport.abort()
+            else:
+                self.transport.close()
 
     # --- httptools callbacks ---------------------------------------------------------------
+
+    def _reject(self, status: int, message: bytes) -> None:
+        self._refusal = (status, message)
+        raise _Refused(message.decode())
 
     def on_message_begin(self) -> None:
         self._url = b""
         self._headers = []
         self._body = []
         self._size = 0
+        self._head_size = 0
+        if self._phase == _IDLE:
+            self._phase = _HEAD
+            limit = self.limits.header_timeout + _now()
+            # A fresh connection keeps the deadline it got when it opened.
+            self.deadline = min(self.deadline, limit) if self._served == 0 else limit
 
     def on_url(self, url: bytes) -> None:
         self._url += url
+        if len(self._url) > self.limits.max_line:
+            self._reject(414, b"request line too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        size = len(name) + len(value) + 4
+        if size > self.limits.max_line:
+            self._reject(431, b"header line too long")
+        self._head_size += size
+        if self._head_size + len(self._url) > self.limits.max_head:
+            self._reject(431, b"request head too large")
+        if (
+            len(name) == 14
+            and name.lower() == b"content-length"
+            and value.strip().isdigit()
+            and int(value) > self.limits.max_body
+        ):  # refused before any of the body is sent
+            self._reject(413, b"request body too large")
         self._headers.append((name, value))
 
     def on_body(self, body: bytes) -> None:
+        if self._phase == _HEAD:  # the head is in: the body has its own timeout
+            self._phase = _BODY
+            self._head_bytes = 0
+            self.deadline = _now() + self.limits.body_timeout
         self._size += len(body)
-        if self._size <= _MAX_BODY:
-            self._body.append(body)
+        if self._size > self.limits.max_body:
+            self._reject(413, b"request body too large")
+        self._body.append(body)
 
     def on_message_complete(self) -> None:
-        if self._size > _MAX_BODY:
-            self._reply_error(400, b"request body too large")
-            return
+        self._head_bytes = 0
+        self._phase = _ANSWERING
+        self.deadline = math.inf
         environ = self._environ()
         environ["shelly_emu.started"] = time.perf_counter()
         keep_alive = self.parser.should_keep_alive()
         if self.gate is not None:
             waiting = self.gate()
             if waiting is not None:
-                self.transport.pause_reading() if self.transport else None
+                self._waiting = True
+                self._follow_reading()
                 self._pending = asyncio.ensure_future(
                     self._answer_later(waiting, environ, keep_alive)
                 )
@@ -159,7 +335,8 @@ class HttpConnection(asyncio.Protocol):
             self.transport.abort()
             self._observe(environ, 0)
             return
-        self.transport.resume_reading()
+        self._waiting = False
+        self._follow_reading()
         if answer is True:
             self._answer(environ, keep_alive)
         else:
@@ -245,7 +422,28 @@ class HttpConnection(asyncio.Protocol):
             + body
         )
         if not keep_alive:
+            self._phase = _CLOSED
             self.transport.close()
+        elif self._phase == _ANSWERING:
+            self._phase = _IDLE
+            self._served += 1
+            self.deadline = _now() + self.limits.keep_alive_timeout
+            if self.connections is not None:
+                self.connections.touch(self)
+
+    def _refuse(self, status: int, message: bytes) -> None:
+        """Answer a request the limits refuse (or a malformed one) and close the connection."""
+        if self._phase == _CLOSED or self.transport is None:
+            return
+        self._reply_error(status, message)
+        if self.observer is not None and status != 400:
+            environ = self._base_environ.copy()
+            environ["REQUEST_METHOD"] = ""
+            path = self._url[: self.limits.max_line].partition(b"?")[0]
+            environ["PATH_INFO"] = path.decode("latin-1")
+            environ["QUERY_STRING"] = ""
+            environ["shelly_emu.started"] = time.perf_counter()
+            self._observe(environ, status)
 
     def _reply_error(self, status: int, message: bytes, keep_alive: bool = False) -> None:
         reason = _REASONS.get(status, "Error")
