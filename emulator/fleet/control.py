@@ -361,9 +361,16 @@ def serve(control: Control, ip: str = "127.0.0.1", port: int = 0) -> str:
 
     async def start() -> asyncio.Server:
         feed = EventFeed(control)
-        limits = control.runtime.limits  # the device HTTP limits; event streams stay open
+        runtime = control.runtime  # the control API shares the budget and the timeouts
         return await loop.create_server(
-            lambda: FeedConnection(feed, app.wsgi_app, limits=limits), sock=sock
+            lambda: FeedConnection(
+                feed,
+                app.wsgi_app,
+                limits=runtime.limits,
+                connections=runtime.connections,
+                owner=control,
+            ),
+            sock=sock,
         )
 
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from typing import TYPE_CHECKING, Any
 
 from ..transports.http.server import HttpConnection, WsgiApp
@@ -111,6 +112,7 @@ class FeedConnection(HttpConnection):
             and self.transport is not None
         ):
             self.streaming = True
+            self.deadline = math.inf  # an event stream is never idle: no timeout sweeps it
             self.feed.subscribe(self.transport)
             return
         super()._answer(environ, keep_alive)
