@@ -3,7 +3,7 @@
     state_dir: ./state                 # optional: settings survive restarts and kill -9
     control: 127.0.0.1:8080            # optional: the control API (/_emu/...), or off
     coiot_socket: shared               # optional: one UDP socket for all (default per-device)
-    limits: {keep_alive_timeout: 5}    # optional: HTTP limits (emulator/http/limits.py)
+    limits: {keep_alive_timeout: 5}    # optional: HTTP limits (emulator/transports/http/limits.py)
     defaults: {login: admin:secret}    # optional: keys every group inherits
     devices:
       - model: SHPLG-S                 # model code or profile name
