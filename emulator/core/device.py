@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..profiles import Profile
-from . import inputs, ir, light, meter, relay, roller, sensors, sleep  # noqa: F401  (importing registers the component kinds)
+from . import inputs, ir, light, meter, mqtt, relay, roller, sensors, sleep, url_actions  # noqa: F401  (importing registers the component kinds)
 from .clock import Now
 from .component import Component, Handler
 from .errors import BadRequest, NotFound, Unavailable
