@@ -25,6 +25,7 @@ from .core.errors import DeviceError
 from .fleet_spec import DeviceSpec, FleetError, FleetSpec
 from .profiles import load_profile
 from .runtime import DeviceHost, Runtime
+from .transports.outward import attach_outward
 
 if TYPE_CHECKING:
     from .control import Control
@@ -104,6 +105,7 @@ class Fleet:
             self.runtime.start()
         try:
             self._start_cloud()
+            attach_outward(self.runtime)
             for done, spec in enumerate(self.spec.devices, 1):
                 self._add(spec)
                 if progress is not None:
@@ -153,8 +155,8 @@ class Fleet:
         physical world (never saved: it is the world's, not the device's)."""
         spec, host = member.spec, member.host
         try:
-            if fresh and any(key.startswith("coiot") for key in spec.creation_settings()):
-                host.act(host.device.reboot)  # CoIoT settings take effect at boot (core)
+            if fresh and any(key.startswith(("coiot", "mqtt")) for key in spec.creation_settings()):
+                host.act(host.device.reboot)  # CoIoT and MQTT settings take effect at boot (core)
             if fresh and spec.cloud is not None:
                 host.call("settings/cloud", {"enabled": "1"})
             if fresh:

@@ -19,7 +19,7 @@ from .component import Component, Provider
 from .errors import BadRequest
 from .params import Params
 
-__all__ = ["MAX_URL_LENGTH", "MAX_URLS", "UrlActions"]
+__all__ = ["MAX_URLS", "MAX_URL_LENGTH", "UrlActions"]
 
 #: DOC /settings/actions: at most 5 URLs per action, each at most 256 characters.
 MAX_URLS = 5
