@@ -11,7 +11,8 @@ fixtures, with no conftest needed.
 the test. A test's devices share one runtime (one loop thread); it runs on a ManualClock when
 the test asks for ``manual_clock``, else on the real clock. ``shelly_coiot`` turns CoIoT on for
 the test's devices; ``fake_cloud`` runs a fake Shelly Cloud with a seeded account that devices
-join with ``fake_cloud.add(device)``. Options ``--shelly-target URL`` and ``--shelly-login
+join with ``fake_cloud.add(device)``; ``shelly_mqtt_broker`` runs an MQTT broker
+(emulator/transports/mqtt/fixtures.py). Options ``--shelly-target URL`` and ``--shelly-login
 USER:PASSWORD`` point the conformance suite at a device (emulator/conformance/plugin.py then
 runs its checks and provides ``shelly_target``).
 """
@@ -40,6 +41,7 @@ from .fleet_spec import FleetSpec, load_fleet, parse_fleet
 from .net import free_loopback_address
 from .request_log import RequestRecord
 from .runtime import DeviceHost, Runtime
+from .transports.mqtt.fixtures import shelly_mqtt_broker  # noqa: F401  (a fixture of this plugin)
 from .world import World
 
 __all__ = ["CloudAccount", "EmulatedDevice", "ManualTime"]

@@ -1,20 +1,28 @@
-"""An embedded MQTT 3.1.1 broker (amqtt, pure Python) so that ``make run`` and ``make test``
-need nothing installed. It runs on a loop thread of its own, apart from the devices' runtime, so
-it can be stopped and started again under running devices (a broker outage) and its work never
-delays a device's HTTP answer.
+"""MQTT brokers the project starts itself. The embedded one (amqtt, pure Python) means that
+``make run`` and ``make test`` need nothing installed. It runs on a loop thread of its own,
+apart from the devices' runtime, so it can be stopped and started again under running devices
+(a broker outage) and its work never delays a device's HTTP answer.
 
 Anonymous clients are allowed; ``users`` (name -> password) turns authentication on, for
-testing ``mqtt_user``/``mqtt_pass``.
+testing ``mqtt_user``/``mqtt_pass``. ``MosquittoBroker`` runs mosquitto instead, when it is
+installed, so the same tests also run against a reference broker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
+import shutil
+import socket
+import subprocess
+import tempfile
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from amqtt.broker import Broker
@@ -22,7 +30,7 @@ from amqtt.contexts import BaseContext
 from amqtt.plugins.authentication import BaseAuthPlugin
 from amqtt.session import Session
 
-__all__ = ["EmbeddedBroker", "UsersAuthPlugin"]
+__all__ = ["EmbeddedBroker", "MosquittoBroker", "UsersAuthPlugin"]
 
 logger = logging.getLogger(__name__)
 
@@ -137,3 +145,72 @@ class EmbeddedBroker:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class MosquittoBroker:
+    """mosquitto (the Debian package) as a child process on ``host:port``, for running the same
+    tests against a reference broker. Anonymous access only; ``stop()`` kills it (clients see
+    the connection drop) and ``start()`` runs it again on the same address."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port or _free_port(host)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._dir = tempfile.TemporaryDirectory(prefix="shelly-emu-mosquitto-")
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("mosquitto") is not None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None
+
+    def start(self) -> MosquittoBroker:
+        if self._process is not None:
+            return self
+        config = Path(self._dir.name) / "mosquitto.conf"
+        config.write_text(
+            f"listener {self.port} {self.host}\nallow_anonymous true\npersistence false\n"
+        )
+        binary = shutil.which("mosquitto")
+        if binary is None:
+            raise FileNotFoundError("mosquitto is not on PATH")
+        self._process = subprocess.Popen(
+            [binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + _START_TIMEOUT
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), 1):
+                return self
+            if self._process.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"mosquitto did not start on {self.address}")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            process.wait(_START_TIMEOUT)
+
+    def close(self) -> None:
+        self.stop()
+        self._dir.cleanup()
+
+    def __enter__(self) -> MosquittoBroker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
