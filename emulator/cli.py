@@ -9,6 +9,7 @@ shelly-emu fleet --model SHSW-1 --count 1000     1000 devices from 127.20.0.1, o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -29,6 +30,7 @@ from .net import loopback_plan
 from .override import load_capture
 from .profiles import ProfileError, all_profiles
 from .runtime import DeviceHost, Runtime
+from .transports.mqtt.demo import start_demo_mqtt
 
 __all__ = ["main"]
 
@@ -194,6 +196,7 @@ def _run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     profiles = list(all_profiles().values())
     runtime = _start(args)
+    stack = contextlib.ExitStack()
     try:
         hosts = [
             _setup_mode(runtime.add_device(profile.model, ip=ip, http_port=_default_port()))
@@ -202,6 +205,9 @@ def _demo(args: argparse.Namespace) -> int:
             )
         ]
         print(_table(hosts), flush=True)
+        broker, note = start_demo_mqtt(runtime, hosts[0])
+        stack.callback(broker.close)
+        print(note, flush=True)
         if args.no_cloud:
             print("Ctrl-C stops.", flush=True)
             _wait_for_interrupt()
@@ -212,6 +218,7 @@ def _demo(args: argparse.Namespace) -> int:
             _wait_for_interrupt()
     finally:
         runtime.stop()
+        stack.close()
     return 0
 
 
