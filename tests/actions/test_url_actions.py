@@ -137,7 +137,8 @@ def test_bad_action_settings_change_nothing(shelly_device, params) -> None:
 
 def test_output_actions_called_in_order(shelly_device, receiver, manual_clock) -> None:
     device = shelly_device("SHSW-1")
-    _set(device, name="out_on_url", enabled="1", **{"urls[]": [receiver.url("/on-a"), receiver.url("/on-b")]})  # fmt: skip
+    on_urls = [receiver.url("/on-a"), receiver.url("/on-b")]
+    _set(device, name="out_on_url", enabled="1", **{"urls[]": on_urls})
     _set(device, name="out_off_url", enabled="1", **{"urls[]": receiver.url("/off?x=1")})
     requests.get(f"{device.url}/relay/0?turn=on", timeout=WAIT).raise_for_status()
     requests.get(f"{device.url}/relay/0?turn=on", timeout=WAIT).raise_for_status()  # no change
@@ -191,7 +192,8 @@ def test_failed_callbacks_are_skipped_and_never_block(
     refused = f"http://{free_loopback_address(8082)}:8082/"
     try:
         device = shelly_device("SHSW-1")
-        _set(device, name="out_on_url", enabled="1", **{"urls[]": [f"http://{silent.getsockname()[0]}:8081/", refused, receiver.url("/ok")]})  # fmt: skip
+        urls = [f"http://{silent.getsockname()[0]}:8081/", refused, receiver.url("/ok")]
+        _set(device, name="out_on_url", enabled="1", **{"urls[]": urls})
         requests.get(f"{device.url}/relay/0?turn=on", timeout=WAIT).raise_for_status()
         # The device answers at once while its callbacks wait on the silent server.
         assert requests.get(f"{device.url}/relay/0?turn=off", timeout=WAIT).json()["ison"] is False
