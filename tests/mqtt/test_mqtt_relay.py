@@ -155,3 +155,13 @@ def test_mqtt_password_is_kept_secret(shelly_device) -> None:
     ).json()
     assert settings["mqtt"]["user"] == "u1"
     assert "s3cret" not in json.dumps(settings)
+
+
+def test_reboot_reconnects_and_reannounces(shelly_device, shelly_mqtt_broker, watch) -> None:
+    device = shelly_device("SHSW-1")
+    shelly_mqtt_broker.connect(device)
+    watcher = watch()
+    requests.get(f"{device.url}/reboot", timeout=WAIT).raise_for_status()
+    watcher.wait_for(f"shellies/{device.hostname}/online", "true")
+    watcher.wait_for("shellies/announce")
+    shelly_mqtt_broker.wait_connected(device, True)

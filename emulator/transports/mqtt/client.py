@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import aiomqtt
 
 from ...core.errors import DeviceError
-from ...core.events import Event, InputEvent, MqttDue, StatusChanged
+from ...core.events import Event, InputEvent, MqttDue, Rebooted, StatusChanged
 from ...core.mqtt import Mqtt
 from ...request_log import RequestRecord
 from .topics import TopicTable, load_topics
@@ -317,8 +317,9 @@ class MqttClients:
     def session(self, host: DeviceHost) -> _Session | None:
         return self.sessions.get(host)
 
-    def _sync(self, host: DeviceHost) -> None:
-        """Connect while MQTT is enabled (settings in force) and the device is awake."""
+    def _sync(self, host: DeviceHost, *, rebooted: bool = False) -> None:
+        """Connect while MQTT is enabled (settings in force) and the device is awake; a reboot
+        ends the connection and starts a new one (which announces itself again)."""
         mqtt = _mqtt_of(host)
         config = mqtt.in_force if mqtt is not None else {}
         wanted = (
@@ -328,14 +329,14 @@ class MqttClients:
             and host in self.runtime.hosts
         )
         session = self.sessions.get(host)
-        if session is not None and (not wanted or session.config != config):
+        if session is not None and (not wanted or rebooted or session.config != config):
             self.sessions.pop(host).stop()
             session = None
         if wanted and session is None:
             self.sessions[host] = _Session(self, host, dict(config))
 
     def on_events(self, host: DeviceHost, events: list[Event]) -> None:
-        self._sync(host)
+        self._sync(host, rebooted=any(isinstance(event, Rebooted) for event in events))
         session = self.sessions.get(host)
         if session is None or not session.connected:
             return
