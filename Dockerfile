@@ -9,7 +9,8 @@ COPY pyproject.toml README.md ./
 COPY emulator ./emulator
 COPY fake_cloud ./fake_cloud
 COPY profiles ./profiles
-RUN pip install --no-cache-dir . && rm -rf /root/.cache
+RUN pip install --no-cache-dir . && pip install --no-cache-dir --no-deps amqtt==0.12.1 \
+    && rm -rf /root/.cache
 
 # Settings persist here (state_dir in the fleet file, or --state-dir).
 VOLUME ["/state"]

@@ -8,11 +8,15 @@ PYTHON312 := $(shell p=$$(pyenv prefix 3.12.1 2>/dev/null || pyenv prefix 3.12 2
 
 .PHONY: run test lint format bench soak clean
 
+# The embedded MQTT broker, without its websockets==15.0.1 pin (see pyproject.toml).
+AMQTT := amqtt==0.12.1
+
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PYTHON312)" || { echo "python3.12 not found (tried pyenv 3.12.1 and PATH)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON312) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps '$(AMQTT)'
 	@touch $@
 
 run: $(BIN)/.installed

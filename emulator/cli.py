@@ -9,6 +9,7 @@ shelly-emu fleet --model SHSW-1 --count 1000     1000 devices from 127.20.0.1, o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -22,6 +23,7 @@ from .conformance import capture_main
 from .conformance import main as conformance_main
 from .fleet import cli as fleet_cli
 from .fleet.spec import COIOT_SOCKETS
+from .harness.mqtt_demo import start_demo_mqtt
 from .runtime import DeviceHost, Runtime
 from .runtime.override import load_capture
 from .runtime.profiles import ProfileError, all_profiles
@@ -224,6 +226,7 @@ def _run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     profiles = list(all_profiles().values())
     runtime = _start(args)
+    stack = contextlib.ExitStack()
     try:
         hosts = [
             _setup_mode(runtime.add_device(profile.model, ip=ip, http_port=_default_port()))
@@ -232,6 +235,9 @@ def _demo(args: argparse.Namespace) -> int:
             )
         ]
         print(_table(hosts), flush=True)
+        broker, note = start_demo_mqtt(runtime, hosts[0])
+        stack.callback(broker.close)
+        print(note, flush=True)
         if args.no_cloud:
             print("Ctrl-C stops.", flush=True)
             _wait_for_interrupt()
@@ -242,6 +248,7 @@ def _demo(args: argparse.Namespace) -> int:
             _wait_for_interrupt()
     finally:
         runtime.stop()
+        stack.close()
     return 0
 
 

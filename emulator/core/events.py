@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CoiotDue", "Event", "InputEvent", "Rebooted", "SettingsChanged", "StatusChanged"]
+__all__ = [
+    "CoiotDue",
+    "Event",
+    "InputEvent",
+    "MqttDue",
+    "Rebooted",
+    "SettingsChanged",
+    "StatusChanged",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,4 +47,9 @@ class CoiotDue:
     """``coiot.update_period`` elapsed: CoIoT republishes the status (spec/coiot.md §4.1)."""
 
 
-type Event = StatusChanged | SettingsChanged | Rebooted | InputEvent | CoiotDue
+@dataclass(frozen=True, slots=True)
+class MqttDue:
+    """``mqtt.update_period`` elapsed: MQTT republishes the full state (spec/mqtt.md §3)."""
+
+
+type Event = StatusChanged | SettingsChanged | Rebooted | InputEvent | CoiotDue | MqttDue

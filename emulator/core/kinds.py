@@ -11,11 +11,24 @@ from .inputs import Input
 from .ir import Ir
 from .light import Light
 from .meter import Meter
+from .mqtt import Mqtt
 from .relay import Relay
 from .roller import Roller
 from .sensors import Sensors
 from .sleep import Sleep
+from .url_actions import UrlActions
 
 __all__ = ["SHIPPED"]
 
-SHIPPED: tuple[type[Component], ...] = (Input, Ir, Light, Meter, Relay, Roller, Sensors, Sleep)
+SHIPPED: tuple[type[Component], ...] = (
+    Input,
+    Ir,
+    Light,
+    Meter,
+    Mqtt,
+    Relay,
+    Roller,
+    Sensors,
+    Sleep,
+    UrlActions,
+)

@@ -26,8 +26,14 @@ def parse_bool(value: str) -> bool:
 class Params:
     """Read-only view of a request's parameters with typed getters."""
 
-    def __init__(self, values: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        values: Mapping[str, str] | None = None,
+        lists: Mapping[str, list[str]] | None = None,
+    ) -> None:
         self._values = dict(values or {})
+        #: Every value of a repeated parameter (``urls[]=a&urls[]=b``), where the view kept them.
+        self._lists = dict(lists or {})
 
     def __contains__(self, name: str) -> bool:
         return name in self._values
@@ -43,6 +49,12 @@ class Params:
 
     def raw(self, name: str) -> str | None:
         return self._values.get(name)
+
+    def values(self, name: str) -> list[str]:
+        """Every value given for ``name``, in order (one when the caller kept only the first)."""
+        if name in self._lists:
+            return list(self._lists[name])
+        return [self._values[name]] if name in self._values else []
 
     def text(self, name: str, *, max_len: int = 256, min_len: int = 0) -> str | None:
         value = self._values.get(name)

@@ -64,6 +64,10 @@ def common_routes(device: Served) -> dict[str, Handler]:
         mode = params.raw("mode")
         if mode is not None and (device.profile.modes is None or mode not in device.profile.modes):
             raise BadRequest(f"mode: '{mode}' is not one of {device.profile.modes or ()}")
+        mqtt_pass = params.text("mqtt_pass", max_len=64)  # a secret: never in /settings
+        if mqtt_pass is not None and mqtt_pass != device.secrets["mqtt_pass"]:
+            device.secrets["mqtt_pass"] = mqtt_pass
+            device.config_changed()
         _apply(device, changes)
         if mode is not None:
             device.apply_mode(mode, now)

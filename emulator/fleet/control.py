@@ -5,14 +5,16 @@ The models are moto's ``/moto-api/`` (reset, state, recorder) and Matter's test 
 it on HTTP on its own address and port, on the fleet's loop:
 
     GET    /_emu/devices                          every device: id, model, MAC, address, faults
-    GET    /_emu/devices/<id>                     full state: /shelly, /status, /settings, world
+    GET    /_emu/devices/<id>                     full state: /shelly, /status, /settings, world,
+                                                  mqtt (session, last payloads), url_actions
     POST   /_emu/devices/<id>/world/<action>      set_load, press, long_press, toggle, set_input,
                                                   set_temperature... (params: JSON or query)
     POST   /_emu/devices/<id>/power_cycle | wake  power cut and back; wake a battery device
     POST   /_emu/devices/<id>/reboot              software reboot (offline_seconds: unreachable)
     GET    /_emu/devices/<id>/faults              PUT/POST sets (merged), DELETE clears
     POST   /_emu/reset                            every device back to the fleet file
-    GET    /_emu/log?device=&proto=&limit=&format=ndjson    DELETE clears it
+    GET    /_emu/log?device=&proto=&limit=&format=ndjson    DELETE clears it (proto: http,
+                                                  coap, mqtt messages, action callbacks)
     POST   /_emu/clock/advance?seconds=N          ManualClock fleets only
     GET    /_emu/  /_emu/rows  /_emu/events          the dashboard, its rows, their live changes
 
@@ -38,6 +40,7 @@ from ..core.errors import DeviceError
 from ..runtime.clock import ManualClock, Now
 from ..transports.faults import NO_FAULTS, FaultError, Faults
 from ..transports.http.server import bind_listener
+from ..transports.outward import outward_state
 from .actions import ActionError, call_world, world_actions
 from .dashboard import register_dashboard
 from .feed import EventFeed, FeedConnection
@@ -107,6 +110,7 @@ class Control:
                 "world": dataclasses.asdict(host.device.world),
                 "actions": [*world_actions(host.device), *_ALIASES, "toggle"],
                 "asleep": host.device.asleep,
+                **outward_state(host),  # mqtt: the session and what it last published
             }
 
         return self.runtime.call(read)

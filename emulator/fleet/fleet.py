@@ -23,6 +23,7 @@ from ..runtime.clock import Clock
 from ..runtime.profiles import load_profile
 from ..transports.cloud_link import CloudLinks
 from ..transports.http.limits import DEFAULT_LIMITS
+from ..transports.outward import attach_outward
 from .actions import ActionError, call_world, value_parameters
 from .control import Control
 from .spec import DeviceSpec, FleetError, FleetSpec
@@ -102,6 +103,7 @@ class Fleet:
             self.runtime.start()
         try:
             self._start_cloud()
+            attach_outward(self.runtime)
             for done, spec in enumerate(self.spec.devices, 1):
                 self._add(spec)
                 if progress is not None:
@@ -154,8 +156,8 @@ class Fleet:
         physical world (never saved: it is the world's, not the device's)."""
         spec, host = member.spec, member.host
         try:
-            if fresh and any(key.startswith("coiot") for key in spec.creation_settings()):
-                host.act(host.device.reboot)  # CoIoT settings take effect at boot (core)
+            if fresh and any(key.startswith(("coiot", "mqtt")) for key in spec.creation_settings()):
+                host.act(host.device.reboot)  # CoIoT and MQTT settings take effect at boot (core)
             if fresh and spec.cloud is not None:
                 host.call("settings/cloud", {"enabled": "1"})
             if fresh:

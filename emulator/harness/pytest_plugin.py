@@ -11,7 +11,8 @@ fixtures, with no conftest needed.
 the test. A test's devices share one runtime (one loop thread); it runs on a ManualClock when
 the test asks for ``manual_clock``, else on the real clock. ``shelly_coiot`` turns CoIoT on for
 the test's devices; ``fake_cloud`` runs a fake Shelly Cloud with a seeded account that devices
-join with ``fake_cloud.add(device)``. Options ``--shelly-target URL`` and ``--shelly-login
+join with ``fake_cloud.add(device)``; ``shelly_mqtt_broker`` runs an MQTT broker
+(emulator/harness/mqtt_broker.py). Options ``--shelly-target URL`` and ``--shelly-login
 USER:PASSWORD`` point the conformance suite at a device (emulator/conformance/plugin.py then
 runs its checks and provides ``shelly_target``).
 """
@@ -41,6 +42,7 @@ from ..transports.coiot.udp import CoiotTransport
 from ..transports.faults import NO_FAULTS, Faults
 from ..transports.net import free_loopback_address
 from ..transports.request_log import RequestRecord
+from .mqtt_broker import shelly_mqtt_broker  # noqa: F401  (a fixture of this plugin)
 
 __all__ = ["CloudAccount", "EmulatedDevice", "ManualTime"]
 

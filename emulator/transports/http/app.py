@@ -24,6 +24,7 @@ from flask import Flask, Response, request
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ...core.errors import DeviceError
+from ...core.params import Params
 from .pages import page
 
 if TYPE_CHECKING:
@@ -53,8 +54,18 @@ _PLAIN_QUERY = re.compile(r"(?:[A-Za-z0-9_.~!$'()*,:@/?=+-]|&|%[0-9A-Fa-f]{2})*"
 type FastAnswer = tuple[str, list[tuple[str, str]], bytes]
 
 
+def _repeated(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Every value of the ``name[]`` parameters (``/settings/actions?urls[]=a&urls[]=b``);
+    other repeated keys keep their first value only, as request.args does."""
+    lists: dict[str, list[str]] = {}
+    for key, value in pairs:
+        if key.endswith("[]"):
+            lists.setdefault(key, []).append(value)
+    return lists
+
+
 def answer(
-    host: Host, path: str, params: dict[str, Any], authorization: str | None
+    host: Host, path: str, params: dict[str, Any] | Params, authorization: str | None
 ) -> tuple[int, str, str, list[tuple[str, str]]]:
     """One request's answer as (status, content type, body, extra headers): the single place
     where auth is checked and the core is called, for Flask's view and the fast path alike."""
@@ -87,10 +98,14 @@ def fast_answer(environ: dict[str, Any]) -> FastAnswer | None:
     ):
         return None
     params: dict[str, Any] = {}
-    for key, value in parse_qsl(query, keep_blank_values=True):
+    pairs = parse_qsl(query, keep_blank_values=True)
+    for key, value in pairs:
         params.setdefault(key, value)  # the first value of a repeated key, as request.args
     status, content_type, text, headers = answer(
-        environ["shelly_emu.host"], path[1:], params, environ.get("HTTP_AUTHORIZATION")
+        environ["shelly_emu.host"],
+        path[1:],
+        Params(params, _repeated(pairs)),
+        environ.get("HTTP_AUTHORIZATION"),
     )
     data = text.encode()
     reason = "OK" if status == 200 else HTTP_STATUS_CODES.get(status, "Unknown").upper()
@@ -105,10 +120,15 @@ def create_app() -> Flask:
     @app.route("/<path:path>", methods=_METHODS)
     def resource(path: str) -> Response:
         params: dict[str, Any] = dict(request.args.items())
+        pairs = list(request.args.items(multi=True))
         if request.method != "GET" and request.mimetype == "application/x-www-form-urlencoded":
             params.update(request.form.items())
+            pairs += list(request.form.items(multi=True))
         status, content_type, text, headers = answer(
-            request.environ["shelly_emu.host"], path, params, request.headers.get("Authorization")
+            request.environ["shelly_emu.host"],
+            path,
+            Params(params, _repeated(pairs)),
+            request.headers.get("Authorization"),
         )
         return Response(text, status=status, content_type=content_type, headers=headers)
 
