@@ -1,7 +1,8 @@
 """``shelly-emu``: run emulated Shelly Gen1 devices from the command line.
 
 shelly-emu run SHSW-1 --ip 127.0.1.5            one device
-shelly-emu demo                                  one device of every model, 127.0.1.1, .2, ...
+shelly-emu demo                                  one device of every model, 127.0.1.1, .2, ...,
+                                                 and the dashboard at 127.0.0.1:8080/_emu/
 shelly-emu fleet FILE                            a fleet file (emulator/fleet/spec.py)
 shelly-emu fleet --model SHSW-1 --count 1000     1000 devices from 127.20.0.1, one loop
 """
@@ -21,8 +22,11 @@ from fake_cloud.cli import main as cloud_main
 
 from .conformance import capture_main
 from .conformance import main as conformance_main
+from .core.identity import derive_mac
 from .fleet import cli as fleet_cli
-from .fleet.spec import COIOT_SOCKETS
+from .fleet.control import serve
+from .fleet.fleet import Fleet
+from .fleet.spec import COIOT_SOCKETS, DeviceSpec, FleetSpec
 from .harness.mqtt_demo import start_demo_mqtt
 from .runtime import DeviceHost, Runtime
 from .runtime.override import load_capture
@@ -103,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--cloud-ip", default="127.0.2.1", help="first address of the fake cloud (127.0.2.1)"
     )
     demo.add_argument("--no-cloud", action="store_true", help="no fake cloud")
+    demo.add_argument(
+        "--control",
+        default="127.0.0.1:8080",
+        help="ADDRESS:PORT of the control API and its dashboard, /_emu/ (127.0.0.1:8080)",
+    )
     for name, text in (
         ("conformance", "check a device (real or emulated) against its profile's schemas"),
         ("capture", "save a device's answers as a profile override for run --from"),
@@ -223,17 +232,36 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _demo_spec(first_ip: str, http_port: int) -> FleetSpec:
+    """One device of every model on consecutive addresses; the MACs a lone ``run`` would derive
+    (model@ip:port), so a state directory of an earlier demo still fits."""
     profiles = list(all_profiles().values())
+    ips = loopback_plan(first_ip, len(profiles))
+    return FleetSpec(
+        tuple(
+            DeviceSpec(
+                profile.model,
+                ip,
+                http_port,
+                5683,
+                derive_mac(profile.mac_prefix, f"{profile.model}@{ip}:{http_port}"),
+            )
+            for profile, ip in zip(profiles, ips, strict=True)
+        ),
+        source="demo",
+    )
+
+
+def _demo(args: argparse.Namespace) -> int:
     runtime = _start(args)
     stack = contextlib.ExitStack()
+    control = None
     try:
-        hosts = [
-            _setup_mode(runtime.add_device(profile.model, ip=ip, http_port=_default_port()))
-            for profile, ip in zip(
-                profiles, loopback_plan(args.first_ip, len(profiles)), strict=True
-            )
-        ]
+        fleet = Fleet(_demo_spec(args.first_ip, _default_port()), runtime).start()
+        control = fleet.control
+        base = serve(control, *fleet_cli.endpoint(args.control))
+        print(f"dashboard {base}/_emu/", flush=True)
+        hosts = [_setup_mode(member.host) for member in fleet]
         print(_table(hosts), flush=True)
         broker, note = start_demo_mqtt(runtime, hosts[0])
         stack.callback(broker.close)
@@ -247,6 +275,8 @@ def _demo(args: argparse.Namespace) -> int:
             print("Ctrl-C stops.", flush=True)
             _wait_for_interrupt()
     finally:
+        if control is not None:
+            control.close()
         runtime.stop()
         stack.close()
     return 0
@@ -279,7 +309,7 @@ def _link_demo_cloud(runtime: Runtime, cloud: FakeCloud, hosts: Sequence[DeviceH
             f"  account {DEMO_USER[0]} / {DEMO_USER[1]} (user {user.id}, on {server.name})",
             f"  integrator itg={DEMO_INTEGRATOR[0]} token={DEMO_INTEGRATOR[1]}",
             f"  CA      {cloud.ca_path}",
-            f"  control {cloud.api_url}/_fake/state",
+            f"  control {cloud.api_url}/_fake/   (page; JSON at /_fake/state)",
         ]
     )
 

@@ -19,7 +19,7 @@ from .control import serve
 from .fleet import Fleet
 from .spec import FleetError, FleetSpec, load_fleet, parse_fleet
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "endpoint", "run"]
 
 
 def add_parser(
@@ -131,7 +131,7 @@ def run(
         address = (
             None
             if spec.control_off
-            else spec.control or (None if args.control == "off" else _endpoint(args.control))
+            else spec.control or (None if args.control == "off" else endpoint(args.control))
         )
         where = ""
         if address is not None:
@@ -153,7 +153,7 @@ def run(
     return 0
 
 
-def _endpoint(value: str) -> tuple[str, int]:
+def endpoint(value: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     if not host or not port.isdigit():
         raise FleetError(f"--control: want ADDRESS:PORT or off, got {value!r}")
