@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in cloud.server_names:
         endpoint = cloud.endpoints[name]
         print(f"  {name}  {endpoint.rest_url}  {endpoint.ws_base}/shelly/wss/hk_sock?t=…")
-    print("  control plane: <any of the above>/_fake/state")
+    print("  control plane: <any of the above>/_fake/ (page), /_fake/state (JSON)")
     if cloud.ca_path:
         print(f"  CA: {args.ca_out or cloud.ca_path}")
     print("  SCL-Trust public key:\n" + cloud.scl_trust_public_key)

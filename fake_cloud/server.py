@@ -39,6 +39,7 @@ from fake_cloud.api.context import Services
 from fake_cloud.api.pages import pages
 from fake_cloud.api.rest import Role, create_app
 from fake_cloud.api.ws import Hub
+from fake_cloud.control.page import control_page
 from fake_cloud.control.plane import Control
 from fake_cloud.control.routes import control_blueprint
 from fake_cloud.state.backend import Server, StateError
@@ -245,6 +246,7 @@ class FakeCloud:
         cert_path, ssl_ctx = self._certificate(endpoint)
         extra = [
             control_blueprint(self.control),
+            control_page(self.control),
             *([pages, account_page] if role is Role.MY else []),
         ]
         if role is Role.SERVER:

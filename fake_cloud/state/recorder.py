@@ -90,6 +90,17 @@ class Recorder:
         with self._lock:
             return [r for _, r in self._records if kind is None or r["kind"] == kind]
 
+    def recent(self, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        """The last ``limit`` records newer than sequence number ``after``, oldest first; reads
+        from the newest end, so a page polling it costs ``limit``, not the recorder's size."""
+        newest: list[dict[str, Any]] = []
+        with self._lock:
+            for _, record in reversed(self._records):
+                if record["seq"] <= after or len(newest) >= limit:
+                    break
+                newest.append(record)
+        return newest[::-1]
+
     def clear(self) -> None:
         with self._lock:
             self._records.clear()
