@@ -87,3 +87,21 @@ def test_a_change_over_http_appears_within_a_second(
     expect(page.locator("#live")).to_have_text("live")
     requests.get(plug.url + "/relay/0?turn=on", timeout=5)
     expect(row).to_contain_text("relay 0 on", timeout=1000)
+
+
+def test_power_sparkline_of_a_metered_device(page: Page, fleet: Fleet, dashboard: str) -> None:
+    plug = fleet[0]
+    plug.get("relay/0", turn="on")
+    page.goto(dashboard)
+    row_of(page, fleet.members[0].id).click()
+    expect(page.locator("#spark-label")).to_contain_text("power 0 W")
+    page.select_option("#action", "set_load")
+    page.fill("#action-params", "channel=0 watts=75")
+    page.click("#run-action")
+    expect(page.locator("#spark-label")).to_contain_text("power 75 W (max 75 W")
+    points = page.locator("#spark polyline").get_attribute("points") or ""
+    heights = [float(point.split(",")[1]) for point in points.split()]
+    assert len(heights) >= 2 and heights[0] > heights[-1] == min(heights)  # 0 W, then the top
+    row_of(page, fleet.members[2].id).click()  # the H&T has no meter: no sparkline
+    expect(page.locator("#detail h2")).to_contain_text("SHHT-1")
+    expect(page.locator("#spark")).to_have_count(0)
