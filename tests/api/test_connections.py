@@ -160,6 +160,7 @@ def test_out_of_descriptors_reclaims_idle_connections_and_logs_little() -> None:
     would log a traceback per failure and listener; instead idle connections are reclaimed
     and one warning sums it up. B's client is served despite 400 idle connections to A."""
     ip_a, ip_b = free_loopback_address(0), free_loopback_address(0)
+    started = time.monotonic()
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, ip_a, ip_b],
         stdin=subprocess.PIPE,
@@ -193,7 +194,10 @@ def test_out_of_descriptors_reclaims_idle_connections_and_logs_little() -> None:
         _, stderr = child.communicate("", timeout=30)
     assert "Traceback" not in stderr
     pressure = [line for line in stderr.splitlines() if "under pressure" in line]
-    assert 1 <= len(pressure) <= 3, stderr[-2000:]
+    # One summary per 10 s warning interval (a loaded machine makes the run longer), where
+    # asyncio alone logs a traceback per failed accept: hundreds in the same time.
+    intervals = int((time.monotonic() - started) / 10) + 1
+    assert 1 <= len(pressure) <= intervals + 1, stderr[-2000:]
     assert "accept() failures (descriptors exhausted)" in pressure[0]
 
 
