@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from .clock import Now
 from .component import Owner
 from .identity import Identity
+from .localtime import Place
 
 __all__ = ["Rendered", "Renderer"]
 
@@ -156,8 +157,7 @@ class Renderer:
     # --- live values -----------------------------------------------------------------------
 
     def local_time(self, now: Now) -> datetime:
-        offset = int(self.device.config.get("tz_utc_offset") or 0)
-        return datetime.fromtimestamp(now.unix + offset, UTC)
+        return Place.of(self.device.config).local(now.unix)
 
     def _live_providers(self) -> dict[str, Provider]:
         device = self.device

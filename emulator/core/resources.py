@@ -14,6 +14,7 @@ from . import common
 from .clock import Now
 from .component import Handler
 from .errors import BadRequest, NotFound
+from .localtime import standard_offset
 from .params import Params
 from .profile import ProfileError
 from .render import Rendered, Renderer
@@ -61,6 +62,9 @@ def common_routes(device: Served) -> dict[str, Handler]:
         changes.update(common.parse_params(params, model_params, device.config))
         for component in device.components:
             changes.update(component.parse_device_settings(params))
+        zone_offset = standard_offset(str(changes.get(("timezone",), "")), now.unix)
+        if zone_offset is not None and "tz_utc_offset" not in params:
+            changes[("tz_utc_offset",)] = zone_offset  # a zone brings its offset (localtime.py)
         mode = params.raw("mode")
         if mode is not None and (device.profile.modes is None or mode not in device.profile.modes):
             raise BadRequest(f"mode: '{mode}' is not one of {device.profile.modes or ()}")
