@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CoiotDue", "Event", "InputEvent", "Rebooted", "SettingsChanged", "StatusChanged"]
+__all__ = [
+    "CoiotDue",
+    "Event",
+    "FirmwareFetch",
+    "FirmwareInstalled",
+    "InputEvent",
+    "Rebooted",
+    "SettingsChanged",
+    "StatusChanged",
+    "WentDown",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,4 +49,34 @@ class CoiotDue:
     """``coiot.update_period`` elapsed: CoIoT republishes the status (spec/coiot.md §4.1)."""
 
 
-type Event = StatusChanged | SettingsChanged | Rebooted | InputEvent | CoiotDue
+@dataclass(frozen=True, slots=True)
+class WentDown:
+    """The device stopped answering on every channel (flashing, booting, hung)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareFetch:
+    """``/ota?url=``: the runtime fetches the package and reports back (core/update.py)."""
+
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareInstalled:
+    """An update finished: the device boots ``fw`` (the old one when the update failed)."""
+
+    fw: str
+
+
+type Event = (
+    StatusChanged
+    | SettingsChanged
+    | Rebooted
+    | InputEvent
+    | CoiotDue
+    | WentDown
+    | FirmwareFetch
+    | FirmwareInstalled
+)

@@ -23,6 +23,7 @@ from .clock import Now
 from .component import Owner
 from .identity import Identity
 from .localtime import Place
+from .update import Updater
 
 __all__ = ["Rendered", "Renderer"]
 
@@ -43,6 +44,7 @@ class Rendered(Owner, Protocol):
     status_serial: int
     cfg_changed_cnt: int
     cloud_connected: bool
+    updater: Updater
 
     @property
     def auth_enabled(self) -> bool: ...
@@ -152,7 +154,9 @@ class Renderer:
         return self.fill(copy.deepcopy(self.device.config[key]), now, settings=True)
 
     def status(self, now: Now) -> dict[str, Any]:
-        return self._status_plan(self, now)
+        body = self._status_plan(self, now)
+        self.device.updater.overlay(body)
+        return body
 
     # --- live values -----------------------------------------------------------------------
 

@@ -34,6 +34,8 @@ class Served(Rendered, Protocol):
 
     def reboot(self, now: Now) -> None: ...
 
+    def restart(self, now: Now) -> None: ...
+
 
 def serves_cit_d_over_http(fw: str) -> bool:
     """Whether a firmware build answers HTTP GET /cit/d (1.10.0 and later)."""
@@ -131,12 +133,11 @@ def common_routes(device: Served) -> dict[str, Handler]:
         return {}
 
     def device_reboot(now: Now) -> None:
-        device.reboot(now)
+        device.restart(now)
 
     def ota(params: Params, now: Now) -> dict[str, Any]:
-        if params.raw("url"):
-            raise BadRequest("the emulator does not install firmware images")
-        return dict(render.status(now).get("update") or {"status": "idle", "has_update": False})
+        """Gen1 /ota (update, beta, url): core/update.py runs the install."""
+        return device.updater.http_ota(params, now)
 
     def cit_d(describe: Callable[[str | None], dict[str, Any]]) -> Handler:
         def handler(params: Params, now: Now) -> dict[str, Any]:
