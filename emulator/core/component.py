@@ -16,6 +16,7 @@ from .errors import BadRequest
 from .events import Event
 from .params import Params
 from .profile import ComponentSpec, Profile
+from .schedule import parse_rules
 from .timers import Timers
 from .world import WorldState
 
@@ -185,22 +186,16 @@ class Component:
     def on_device_settings(self, now: Now) -> None:
         """A /settings request was applied (e.g. re-arm a schedule)."""
 
-    def schedule_rules(self, params: Params, actions: Collection[str]) -> list[str] | None:
-        """Parse ``schedule_rules`` (``HHMM-DAYS-ACTION`` comma-separated, seed 003)."""
+    def schedule_rules(
+        self, params: Params, actions: Collection[str], *, sun_events: bool = True
+    ) -> list[str] | None:
+        """Parse ``schedule_rules`` (core/schedule.py: ``HHMM[bsr|asr|bss|ass]-DAYS-ACTION``
+        comma-separated); ``sun_events`` False allows only fixed times (the Sense, seed 003)."""
         value = params.raw("schedule_rules")
         if value is None:
             return None
         rules = [rule for rule in value.split(",") if rule]
-        for rule in rules:
-            parts = rule.split("-")
-            if (
-                len(parts) != 3
-                or not (len(parts[0]) == 4 and parts[0].isdigit())
-                or int(parts[0][:2]) > 23
-                or int(parts[0][2:]) > 59
-                or not parts[1]
-                or any(day not in "0123456" for day in parts[1])
-                or parts[2] not in actions
-            ):
+        for rule, parsed in zip(rules, parse_rules(value, actions), strict=True):
+            if parsed.sun is not None and not sun_events:
                 raise BadRequest(f"schedule_rules: bad rule '{rule}' (want HHMM-DAYS-ACTION)")
         return rules

@@ -18,13 +18,14 @@ from typing import Any
 from .clock import Now
 from .component import Component, Handler
 from .errors import BadRequest, NotFound, Unavailable
-from .events import CoiotDue, Event, Rebooted, SettingsChanged, StatusChanged
+from .events import CoiotDue, Event, Rebooted, SettingsChanged, StatusChanged, WentDown
 from .identity import Identity
 from .params import Params
 from .profile import Profile
 from .render import Renderer
 from .resources import common_routes
 from .timers import Timers
+from .update import Updater, UpdateTiming
 from .world import SENSED, WorldState
 
 __all__ = ["Device"]
@@ -49,6 +50,13 @@ class Device:
         self.world = WorldState()
         self.cloud_connected = False
         self.asleep = False
+        #: Flashing or booting: answers nothing on any channel (transports check it).
+        self.down = False
+        #: Seconds /reboot keeps the device down (the profile's ``boot_seconds``, default 0).
+        self.boot_seconds = float(profile.section("life").get("boot_seconds", 0))
+        self.updater = Updater(self)
+        #: mDNS TXT facts (``arch``, ``app``): the profile's, overridable per device.
+        self.mdns: dict[str, Any] = dict(profile.section("mdns"))
         self._events: list[Event] = []
         self._status_dirty: str | None = None
         self.status_serial = 1
@@ -188,11 +196,32 @@ class Device:
     def power_cycle(self, now: Now) -> None:
         """Cut and restore power: a boot with ``default_state`` applied, settings kept."""
         with self.transaction(now):
+            self.down = False
+            self.updater.power_lost()
             self._boot(now, power_on=True)
 
     def reboot(self, now: Now) -> None:
         with self.transaction(now):
             self._boot(now, power_on=False)
+
+    def restart(self, now: Now) -> None:
+        """``/reboot``: down (no HTTP, CoIoT, cloud) for ``boot_seconds``, then booted."""
+        if not self.boot_seconds:
+            self.reboot(now)
+            return
+        self.down = True
+        self.emit(WentDown("rebooting"))
+        self.schedule("reboot", now.mono + self.boot_seconds, self._booted)
+
+    def _booted(self, now: Now) -> None:
+        self.down = False
+        self._boot(now, power_on=False)
+
+    def world_set_boot_time(self, seconds: float, now: Now) -> None:
+        """Seconds a software reboot keeps the device unreachable (0: back at once)."""
+        if not 0 <= seconds <= 600:
+            raise BadRequest("boot time must be 0..600 s")
+        self.boot_seconds = float(seconds)
 
     def _boot(self, now: Now, *, power_on: bool) -> None:
         self.timers.clear()
@@ -291,6 +320,21 @@ class Device:
             for component in self.components:
                 component.on_world(quantity, now)
 
+    def world_offer_firmware(
+        self,
+        stable: str | None = None,
+        beta: str | None = None,
+        download: float = UpdateTiming.download,
+        reboot: float = UpdateTiming.reboot,
+        fault: str = "",
+        *,
+        now: Now,
+    ) -> None:
+        """The update server offers ``stable`` and/or ``beta`` (build strings); an install
+        takes ``download`` s answering, then ``reboot`` s down; ``fault``: fail or hang."""
+        with self.transaction(now):
+            self.updater.offer(stable, beta, UpdateTiming(download, reboot), fault or None)
+
     def world_set_rssi(self, rssi: int, now: Now) -> None:
         with self.transaction(now):
             self.world.rssi = int(rssi)
@@ -309,6 +353,7 @@ class Device:
         return {
             "model": self.profile.model,
             "mac": self.identity.mac,
+            "fw": self.identity.fw,
             "config": copy.deepcopy(self.config),
             "secrets": dict(self.secrets),
             "cfg_changed_cnt": self.cfg_changed_cnt,
@@ -338,6 +383,14 @@ class Device:
         if self.profile.modes:
             # A captured device's settings template already names its mode.
             self.config.setdefault("mode", self.profile.default_mode)
+
+    def refresh_build_info(self) -> None:
+        """Settings that name the running build (``fw``, ``build_info``) follow the firmware
+        this core runs: after an update, restored settings still name the old one."""
+        factory = self.renderer.factory_settings()
+        for key in ("fw", "build_info"):
+            if key in self.config and key in factory:
+                self.config[key] = factory[key]
 
     def factory_reset(self, now: Now) -> None:
         """``/settings?reset=1``: every setting back to the profile's defaults, then reboot."""

@@ -7,11 +7,14 @@ from dataclasses import dataclass
 __all__ = [
     "CoiotDue",
     "Event",
+    "FirmwareFetch",
+    "FirmwareInstalled",
     "InputEvent",
     "MqttDue",
     "Rebooted",
     "SettingsChanged",
     "StatusChanged",
+    "WentDown",
 ]
 
 
@@ -52,4 +55,35 @@ class MqttDue:
     """``mqtt.update_period`` elapsed: MQTT republishes the full state (spec/mqtt.md §3)."""
 
 
-type Event = StatusChanged | SettingsChanged | Rebooted | InputEvent | CoiotDue | MqttDue
+@dataclass(frozen=True, slots=True)
+class WentDown:
+    """The device stopped answering on every channel (flashing, booting, hung)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareFetch:
+    """``/ota?url=``: the runtime fetches the package and reports back (core/update.py)."""
+
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareInstalled:
+    """An update finished: the device boots ``fw`` (the old one when the update failed)."""
+
+    fw: str
+
+
+type Event = (
+    StatusChanged
+    | SettingsChanged
+    | Rebooted
+    | InputEvent
+    | CoiotDue
+    | MqttDue
+    | WentDown
+    | FirmwareFetch
+    | FirmwareInstalled
+)

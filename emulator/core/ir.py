@@ -21,6 +21,7 @@ from typing import Any
 from .clock import Now
 from .component import Component
 from .errors import BadRequest, NotFound
+from .localtime import Place
 from .params import Params
 
 __all__ = ["Ir", "IrEmission"]
@@ -133,7 +134,7 @@ class Ir(Component, kind="ir"):
 
     def parse_device_settings(self, params: Params) -> dict[tuple[str, ...], Any]:
         """``schedule_rules=HHMM-DAYS-ID,...``: every ID must name a stored code (seed 003)."""
-        rules = self.schedule_rules(params, tuple(self.codes))
+        rules = self.schedule_rules(params, tuple(self.codes), sun_events=False)
         return {} if rules is None else {("schedule_rules",): rules}
 
     def on_device_settings(self, now: Now) -> None:
@@ -148,7 +149,7 @@ class Ir(Component, kind="ir"):
         return list(config.get("schedule_rules") or []) if config.get("schedule") else []
 
     def _local(self, now: Now) -> float:
-        return now.unix + int(self.device.config.get("tz_utc_offset") or 0)
+        return now.unix + Place.of(self.device.config).offset(now.unix)
 
     def _arm(self, now: Now) -> None:
         self.device.timers.cancel(self._schedule_key)

@@ -10,7 +10,9 @@ from typing import Any
 from .clock import Now
 from .component import Component
 from .errors import BadRequest
+from .localtime import Place
 from .params import Params
+from .schedule import WeeklySchedule
 
 __all__ = ["Relay"]
 
@@ -42,6 +44,9 @@ class Relay(Component, kind="relay"):
         self.timer_started = 0
         self.timer_duration = 0.0
         super().__init__(*args, **kwargs)
+        self.weekly = WeeklySchedule(
+            f"{self.key}:schedule", self.device, self._schedule_settings, self._scheduled
+        )
 
     # --- fields ------------------------------------------------------------------------------
 
@@ -130,6 +135,23 @@ class Relay(Component, kind="relay"):
     def on_settings_changed(self, changes: Mapping[str, Any], now: Now) -> None:
         if "max_power" in changes:
             self.check_overpower(now)
+        if {"schedule", "schedule_rules"} & set(changes) and self.active:
+            self.weekly.arm(now)
+
+    def on_device_settings(self, now: Now) -> None:
+        """Time zone or place may have moved: the next scheduled run moves with them."""
+        if self.active:
+            self.weekly.arm(now)
+
+    def _schedule_settings(self) -> tuple[bool, list[str], Place]:
+        return (
+            bool(self.config["schedule"]),
+            list(self.config["schedule_rules"]),
+            Place.of(self.device.config),
+        )
+
+    def _scheduled(self, action: str, now: Now) -> None:
+        self.turn(action == "on", now, source="schedule")
 
     # --- behaviour ---------------------------------------------------------------------------
 
@@ -212,9 +234,12 @@ class Relay(Component, kind="relay"):
         self.overpower = False
         if self.active and on:
             self.turn(True, now, source="init")
+        if self.active:
+            self.weekly.arm(now)
 
     def deactivate(self, now: Now) -> None:
         self.device.timers.cancel(self._timer_key)
+        self.device.timers.cancel(f"{self.key}:schedule")
         if self.ison:
             self.ison = False
             self.device.status_changed(f"{self.key} off")

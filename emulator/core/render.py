@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from .clock import Now
 from .component import Owner
 from .identity import Identity
+from .localtime import Place
+from .update import Updater
 
 __all__ = ["Rendered", "Renderer"]
 
@@ -42,6 +44,7 @@ class Rendered(Owner, Protocol):
     status_serial: int
     cfg_changed_cnt: int
     cloud_connected: bool
+    updater: Updater
 
     @property
     def auth_enabled(self) -> bool: ...
@@ -151,13 +154,14 @@ class Renderer:
         return self.fill(copy.deepcopy(self.device.config[key]), now, settings=True)
 
     def status(self, now: Now) -> dict[str, Any]:
-        return self._status_plan(self, now)
+        body = self._status_plan(self, now)
+        self.device.updater.overlay(body)
+        return body
 
     # --- live values -----------------------------------------------------------------------
 
     def local_time(self, now: Now) -> datetime:
-        offset = int(self.device.config.get("tz_utc_offset") or 0)
-        return datetime.fromtimestamp(now.unix + offset, UTC)
+        return Place.of(self.device.config).local(now.unix)
 
     def _live_providers(self) -> dict[str, Provider]:
         device = self.device

@@ -14,6 +14,7 @@ from . import common
 from .clock import Now
 from .component import Handler
 from .errors import BadRequest, NotFound
+from .localtime import standard_offset
 from .params import Params
 from .profile import ProfileError
 from .render import Rendered, Renderer
@@ -32,6 +33,8 @@ class Served(Rendered, Protocol):
     secrets: dict[str, str]
 
     def reboot(self, now: Now) -> None: ...
+
+    def restart(self, now: Now) -> None: ...
 
 
 def serves_cit_d_over_http(fw: str) -> bool:
@@ -61,6 +64,9 @@ def common_routes(device: Served) -> dict[str, Handler]:
         changes.update(common.parse_params(params, model_params, device.config))
         for component in device.components:
             changes.update(component.parse_device_settings(params))
+        zone_offset = standard_offset(str(changes.get(("timezone",), "")), now.unix)
+        if zone_offset is not None and "tz_utc_offset" not in params:
+            changes[("tz_utc_offset",)] = zone_offset  # a zone brings its offset (localtime.py)
         mode = params.raw("mode")
         if mode is not None and (device.profile.modes is None or mode not in device.profile.modes):
             raise BadRequest(f"mode: '{mode}' is not one of {device.profile.modes or ()}")
@@ -131,12 +137,11 @@ def common_routes(device: Served) -> dict[str, Handler]:
         return {}
 
     def device_reboot(now: Now) -> None:
-        device.reboot(now)
+        device.restart(now)
 
     def ota(params: Params, now: Now) -> dict[str, Any]:
-        if params.raw("url"):
-            raise BadRequest("the emulator does not install firmware images")
-        return dict(render.status(now).get("update") or {"status": "idle", "has_update": False})
+        """Gen1 /ota (update, beta, url): core/update.py runs the install."""
+        return device.updater.http_ota(params, now)
 
     def cit_d(describe: Callable[[str | None], dict[str, Any]]) -> Handler:
         def handler(params: Params, now: Now) -> dict[str, Any]:

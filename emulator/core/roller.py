@@ -4,13 +4,16 @@ power, the safety switch on the second input, and the calibration procedure."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
 from .clock import Now
 from .component import Component
 from .errors import BadRequest
+from .localtime import Place
 from .params import Params
+from .schedule import WeeklySchedule
 
 __all__ = ["Roller"]
 
@@ -74,7 +77,11 @@ class Roller(Component, kind="roller"):
         self.calibrating = False
         self.safety_triggered = False
         self.paused_direction: str | None = None
+        self.source = "http"
         super().__init__(*args, **kwargs)
+        self.weekly = WeeklySchedule(
+            f"{self.key}:schedule", self.device, self._schedule_settings, self._scheduled
+        )
 
     # --- fields ------------------------------------------------------------------------------
 
@@ -107,7 +114,7 @@ class Roller(Component, kind="roller"):
         return bool(self.config["positioning"])
 
     def f_source(self, now: Now) -> str:
-        return "http"
+        return self.source
 
     def power(self) -> float:
         if self.state == _STOP or not self.active:
@@ -216,11 +223,18 @@ class Roller(Component, kind="roller"):
     # --- behaviour ---------------------------------------------------------------------------
 
     def command(
-        self, go: str, now: Now, *, target: int | None = None, duration: float | None = None
+        self,
+        go: str,
+        now: Now,
+        *,
+        target: int | None = None,
+        duration: float | None = None,
+        source: str = "http",
     ) -> None:
-        """A command from HTTP, the cloud or an input."""
+        """A command from HTTP, the cloud, an input or the weekly schedule."""
         if self.calibrating:
             raise BadRequest("roller is calibrating")
+        self.source = source
         if go == _STOP:
             self.stop(now, "normal")
             return
@@ -371,8 +385,32 @@ class Roller(Component, kind="roller"):
         default = self.config["default_state"]
         if self.active and default in (_OPEN, _CLOSE):
             self.move(default, now, duration=None, target=None)
+        if self.active:
+            self.weekly.arm(now)
+
+    def on_settings_changed(self, changes: Mapping[str, Any], now: Now) -> None:
+        if {"schedule", "schedule_rules"} & set(changes) and self.active:
+            self.weekly.arm(now)
+
+    def on_device_settings(self, now: Now) -> None:
+        """Time zone or place may have moved: the next scheduled run moves with them."""
+        if self.active:
+            self.weekly.arm(now)
+
+    def _schedule_settings(self) -> tuple[bool, list[str], Place]:
+        return (
+            bool(self.config["schedule"]),
+            list(self.config["schedule_rules"]),
+            Place.of(self.device.config),
+        )
+
+    def _scheduled(self, action: str, now: Now) -> None:
+        """A rule's open/close/stop; refused like any command while calibrating or safe."""
+        with contextlib.suppress(BadRequest):
+            self.command(action, now, source="schedule")
 
     def deactivate(self, now: Now) -> None:
+        self.device.timers.cancel(f"{self.key}:schedule")
         if self.state != _STOP or self.calibrating:
             self.calibrating = False
             self.device.timers.cancel(f"{self.key}:calibrate")

@@ -11,6 +11,7 @@ it on HTTP on its own address and port, on the fleet's loop:
                                                   set_temperature... (params: JSON or query)
     POST   /_emu/devices/<id>/power_cycle | wake  power cut and back; wake a battery device
     POST   /_emu/devices/<id>/reboot              software reboot (offline_seconds: unreachable)
+    POST   /_emu/devices/<id>/offer_firmware      {"stable", "beta", "download", "reboot", "fault"}
     GET    /_emu/devices/<id>/faults              PUT/POST sets (merged), DELETE clears
     POST   /_emu/reset                            every device back to the fleet file
     GET    /_emu/log?device=&proto=&limit=&format=ndjson    DELETE clears it (proto: http,
@@ -311,8 +312,13 @@ def create_control_app(control: Control) -> Flask:
             control.wake(key)
         elif action == "faults":
             return _json(control.set_faults(key, params))
+        elif action == "offer_firmware":  # {"stable": fw, "beta": fw, "download": s, ...}
+            control.world(key, "offer_firmware", params)
+            return _json(control.device(key)["status"]["update"])
         else:
-            raise ControlError(f"no device action {action!r}: power_cycle, wake, reboot", 404)
+            raise ControlError(
+                f"no device action {action!r}: power_cycle, wake, reboot, offer_firmware", 404
+            )
         return _json({"ok": True})
 
     @app.route("/_emu/devices/<key>/faults", methods=["GET", "PUT", "DELETE"])

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from ..core.device import Device
 from ..core.identity import derive_mac, make_identity
 from ..core.sleep import while_asleep
-from ..transports.faults import NO_FAULTS
+from ..transports.faults import NO_FAULTS, Faults
 from ..transports.http.app import create_app, fast_answer
 from ..transports.http.connections import Connections
 from ..transports.http.limits import DEFAULT_LIMITS, HttpLimits
@@ -29,6 +29,7 @@ from ..transports.http.server import Gate, HttpConnection, bind_listener
 from ..transports.request_log import RequestLog, RequestRecord
 from .clock import Clock, ManualClock, RealClock
 from .host import DeviceHost, Listener
+from .lifecycle import Lifecycle
 from .persistence import StateStore
 from .profiles import Profile, load_profile
 
@@ -41,6 +42,10 @@ T = TypeVar("T")
 _MAX_TIMER_FIRES = 1_000_000
 #: Descriptors a device holds besides its connections: its HTTP listener and CoIoT socket.
 _DESCRIPTORS_PER_DEVICE = 2
+
+
+#: How a device that is down meets HTTP: as an offline one.
+_DOWN = Faults(offline=True)
 
 
 def _connection_limit(owner: object) -> int:
@@ -91,6 +96,7 @@ class Runtime:
         self._thread: threading.Thread | None = None
         if self.store is not None:
             self.listeners.append(self.store.listener)
+        self.lifecycle = Lifecycle(self)
 
     # --- loop thread ------------------------------------------------------------------------
 
@@ -172,6 +178,7 @@ class Runtime:
         settings: Mapping[str, str] | None = None,
         restore: Mapping[str, Any] | None = None,
         max_connections: int | None = None,
+        mdns_app: str | None = None,
     ) -> DeviceHost:
         """Create a device, restore its saved state if any, and start serving HTTP.
 
@@ -179,7 +186,7 @@ class Runtime:
         a capture). ``settings`` are /settings parameters applied once at creation (``name``).
         ``restore`` is a snapshot to start from when the state directory has none.
         ``max_connections`` caps the device's open HTTP connections (default: the runtime's
-        ``limits.max_connections``; 0: no cap).
+        ``limits.max_connections``; 0: no cap). ``mdns_app`` replaces the profile's TXT ``app``.
         """
         profile = model if isinstance(model, Profile) else load_profile(model)
         mac = mac or derive_mac(profile.mac_prefix, seed or f"{profile.model}@{ip}:{http_port}")
@@ -195,6 +202,8 @@ class Runtime:
                 settings=settings,
                 restore=restore,
             )
+            if mdns_app is not None:
+                device.mdns["app"] = mdns_app
             host = DeviceHost(
                 self,
                 device,
@@ -236,6 +245,16 @@ class Runtime:
         )
         from_file = self.store.load(identity.mac) if self.store and not fresh else None
         saved = from_file or restore
+        installed = (saved or {}).get("fw")
+        if fw is None and installed and installed != identity.fw:  # an update installed it
+            identity = make_identity(
+                profile.model,
+                profile.hostname_prefix,
+                mac,
+                installed,
+                longid=identity.device_id == identity.mac,
+                ip=ip,
+            )
         now = self.clock.now()
         device = Device(profile, identity, now, saved=saved)
         if login is not None and saved is None:
@@ -289,6 +308,8 @@ class Runtime:
         def gate() -> Awaitable[bool | int] | None:
             if host.device.asleep:
                 return self._asleep_answer(host)
+            if host.device.down:  # flashing or booting: connections die unanswered
+                return _DOWN.http_gate(self.rng)
             if host.faults is not NO_FAULTS:
                 return host.faults.http_gate(self.rng)
             return host.gate() if host.gate is not None else None

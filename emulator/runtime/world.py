@@ -117,6 +117,27 @@ class World:
             lambda: [code for ir in self._device.of_kind("ir") for code in ir.emitted]
         )
 
+    def offer_firmware(
+        self,
+        stable: str | None = None,
+        beta: str | None = None,
+        *,
+        download: float = 20.0,
+        reboot: float = 10.0,
+        fault: str = "",
+    ) -> None:
+        """The update server offers new firmware (core/update.py): /status ``update`` shows it
+        and ``/ota?update=1`` installs it, taking ``download`` s, then ``reboot`` s down."""
+        self._do(
+            lambda now: self._device.world_offer_firmware(
+                stable, beta, download, reboot, fault, now=now
+            )
+        )
+
+    def set_boot_time(self, seconds: float) -> None:
+        """Seconds a software reboot keeps the device unreachable (HTTP, CoIoT, cloud)."""
+        self._do(lambda now: self._device.world_set_boot_time(seconds, now))
+
     def power_cycle(self) -> None:
         """Cut and restore power: uptime restarts, default_state applies, settings stay."""
         self._do(self._device.power_cycle)

@@ -31,7 +31,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
 from ..core.errors import DeviceError
-from ..core.events import Event, SettingsChanged, StatusChanged
+from ..core.events import Event, Rebooted, SettingsChanged, StatusChanged
 
 if TYPE_CHECKING:
     from .hosting import Host, Hosting
@@ -190,6 +190,7 @@ class CloudLinks:
         wanted = (
             bool(host.device.config["cloud"]["enabled"])
             and not host.device.asleep
+            and not host.device.down  # flashing, booting, hung
             and host in self.runtime.hosts
         )
         link = self.links.get(id(host))
@@ -200,6 +201,11 @@ class CloudLinks:
             host.act(lambda now: host.device.set_cloud_connected(False, now))
 
     def on_events(self, host: Host, events: list[Event]) -> None:
+        if any(isinstance(event, Rebooted) for event in events) and id(host) in self.links:
+            # A reboot drops the link; the device dials in again once booted (cloud: offline,
+            # then online again).
+            self.links.pop(id(host)).close()
+            host.act(lambda now: host.device.set_cloud_connected(False, now))
         self._sync(host)
         link = self.links.get(id(host))
         if link is None or link.socket is None:

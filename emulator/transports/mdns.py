@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from zeroconf import DNSText, ServiceInfo
 from zeroconf.asyncio import AsyncZeroconf
 
+from ..core.events import Event, Rebooted
 from .net import InterfaceMap
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ _TYPE_TXT, _CLASS_IN_UNIQUE = 16, 0x8001
 def txt_record(device: Device, now: Now) -> dict[str, str]:
     """TXT as real firmware sends it (capture: id, fw_id, arch, app, fw_version, discoverable)."""
     identity = device.identity
-    mdns = device.profile.section("mdns")
+    mdns = device.mdns
     txt = {"id": identity.hostname, "fw_id": identity.fw}
     txt.update({key: str(mdns[key]) for key in ("arch", "app") if key in mdns})
     settings = device.renderer.settings(now)
@@ -172,6 +173,7 @@ class MdnsAnnouncer:
         if self.interfaces is not None:
             self.responders[-1] = AsyncZeroconf(interfaces=self.interfaces)
         self.runtime.openers.append(self.open)
+        self.runtime.listeners.append(self.on_events)
         self.runtime.closers.append(self.close)
         self.runtime.stoppers.append(self.stop)
         for host in list(self.runtime.hosts):
@@ -206,6 +208,20 @@ class MdnsAnnouncer:
         self._queue[host] = (self.responder_for(host.ip), service_info(host))
         if self._worker is None or self._worker.done():
             self._worker = self.runtime.loop.create_task(self._register_batches())
+
+    def on_events(self, host: Host, events: list[Event]) -> None:
+        """A booted device announces itself again, with what it runs now (TXT ``fw_id``)."""
+        entry = self.registered.get(host)
+        if entry is None or not any(isinstance(event, Rebooted) for event in events):
+            return
+        responder, _ = entry
+        info = service_info(host)
+        self.registered[host] = (responder, info)
+        self._track(asyncio.ensure_future(self._reannounce(responder, info)))
+
+    async def _reannounce(self, responder: AsyncZeroconf, info: ServiceInfo) -> None:
+        await (await responder.async_update_service(info))
+        _pin_txt_ttl(info)
 
     def close(self, host: Host) -> None:
         """Withdraw the device: goodbye packets if it was announced."""

@@ -133,7 +133,7 @@ BAD_INPUT = [
     ("SHSW-1", "settings/sta", {"ipv4_method": "static"}),
     ("SHSW-1", "settings/sta", {"ip": "300.1.1.1"}),
     ("SHSW-1", "settings/ap", {"key": "short"}),
-    ("SHSW-1", "ota", {"url": "http://example.invalid/fw.zip"}),
+    ("SHSW-1", "ota", {"url": "ftp://example.invalid/fw.zip"}),
     ("SHPLG-S", "settings", {"max_power": "99999"}),
     ("SHPLG-S", "settings", {"max_power": "-5"}),
     ("SHSW-44", "settings/relay/0", {"max_power": "5000"}),

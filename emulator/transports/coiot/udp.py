@@ -230,7 +230,7 @@ class CoiotTransport:
 
     def publish(self, host: Host) -> None:
         node = self.nodes.get(host)
-        if node is None or host.faults.offline or host.faults.drop_coiot:  # faults.py
+        if node is None or host.device.down or host.faults.offline or host.faults.drop_coiot:
             return
         data = node.publish(self.runtime.clock.now())
         if data is not None:
@@ -245,7 +245,7 @@ class CoiotTransport:
 
     def _request(self, host: Host, data: bytes, addr: Address) -> None:
         node = self.nodes.get(host)
-        if node is None or host.faults.offline:  # an offline device answers nothing
+        if node is None or host.device.down or host.faults.offline:  # answers nothing
             return
         started = time.perf_counter()
         now = self.runtime.clock.now()
