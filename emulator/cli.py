@@ -199,11 +199,20 @@ def _setup_mode(host: DeviceHost) -> DeviceHost:
     return host
 
 
+#: Set by Ctrl-C or SIGTERM. The handlers are installed before anything starts, so a signal
+#: that arrives right after the ready line (a script, a test) still stops cleanly.
+_STOP = threading.Event()
+
+
+def _catch_interrupts() -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return  # only the main thread may set handlers (main() run from a test's thread)
+    signal.signal(signal.SIGINT, lambda *_: _STOP.set())
+    signal.signal(signal.SIGTERM, lambda *_: _STOP.set())
+
+
 def _wait_for_interrupt() -> None:
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    stop.wait()
+    _STOP.wait()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -323,6 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["capture"]:
         return capture_main(argv[1:])
     args = build_parser().parse_args(argv)
+    _catch_interrupts()
     try:
         if args.command == "run":
             return _run(args)
