@@ -25,6 +25,7 @@ from ..transports.faults import NO_FAULTS
 from ..transports.http.app import create_app, fast_answer
 from ..transports.http.connections import Connections
 from ..transports.http.limits import DEFAULT_LIMITS, HttpLimits
+from ..transports.http.quick import QuickLane
 from ..transports.http.server import Gate, HttpConnection, bind_listener
 from ..transports.request_log import RequestLog, RequestRecord
 from .clock import Clock, ManualClock, RealClock
@@ -267,6 +268,7 @@ class Runtime:
             sock.close()
             return
         extra = {"shelly_emu.host": host}
+        quick = QuickLane(host)
         server = await self.loop.create_server(
             lambda: HttpConnection(
                 self.app.wsgi_app,
@@ -277,6 +279,7 @@ class Runtime:
                 limits=self.limits,
                 connections=self.connections,
                 owner=host,
+                quick=quick,
             ),
             sock=sock,
         )
