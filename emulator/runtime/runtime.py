@@ -30,6 +30,7 @@ from ..transports.http.server import Gate, HttpConnection, bind_listener
 from ..transports.request_log import RequestLog, RequestRecord
 from .clock import Clock, ManualClock, RealClock
 from .host import DeviceHost, Listener
+from .loops import new_loop
 from .persistence import StateStore
 from .profiles import Profile, load_profile
 
@@ -59,9 +60,11 @@ class Runtime:
         *,
         log_size: int = 10_000,
         limits: HttpLimits = DEFAULT_LIMITS,
+        loop: str | None = None,
     ) -> None:
         self.clock: Clock = clock or RealClock()
-        self.loop = asyncio.new_event_loop()
+        #: ``loop``: "asyncio" or "uvloop" (runtime/loops.py; default $SHELLY_EMU_LOOP, asyncio).
+        self.loop = new_loop(loop)
         #: Sizes, timeouts and connection counts every device's HTTP listener applies.
         self.limits = limits
         #: Every open HTTP connection: the process budget and per-device limits (loop thread).

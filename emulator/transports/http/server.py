@@ -17,7 +17,7 @@ import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote_to_bytes
 
 import httptools
@@ -146,7 +146,8 @@ class HttpConnection(asyncio.Protocol):
     # --- asyncio.Protocol --------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # A stream transport (uvloop's is not an asyncio.Transport subclass: no isinstance).
+        transport = cast(asyncio.Transport, transport)
         self._loop = asyncio.get_running_loop()
         self.deadline = _now() + self.limits.header_timeout
         if self.connections is not None and not self.connections.admit(self):
