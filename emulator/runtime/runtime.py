@@ -41,7 +41,8 @@ T = TypeVar("T")
 
 #: Bound on timers fired by one advance(), so a timer re-arming itself cannot hang a test.
 _MAX_TIMER_FIRES = 1_000_000
-#: Descriptors a device holds besides its connections: its HTTP listener and CoIoT socket.
+#: Descriptors a device holds at most besides its connections (listener, CoIoT socket): the
+#: start-up log says how many devices the descriptor limit allows at that.
 _DESCRIPTORS_PER_DEVICE = 2
 
 
@@ -63,6 +64,8 @@ class Runtime:
         loop: str | None = None,
     ) -> None:
         self.clock: Clock = clock or RealClock()
+        #: Descriptors per device besides connections: the listener (transports add theirs).
+        self.sockets_per_device = 1
         #: ``loop``: "asyncio" or "uvloop" (runtime/loops.py; default $SHELLY_EMU_LOOP, asyncio).
         self.loop = new_loop(loop)
         #: Sizes, timeouts and connection counts every device's HTTP listener applies.
@@ -72,7 +75,7 @@ class Runtime:
             self.loop,
             limits,
             owner_limit=_connection_limit,
-            reserved=lambda: _DESCRIPTORS_PER_DEVICE * len(self.hosts),
+            reserved=lambda: self.sockets_per_device * len(self.hosts),
         )
         self.loop.set_exception_handler(self.connections.on_loop_error)
         self.store = (
