@@ -3,6 +3,7 @@
 A script is any module here but this one, ``loadgen`` and private helpers; each prints JSON
 rows (``bench._common.emit``). Scripts other engineers add (CoIoT, cloud latency) are run the
 same way; lines that are not rows are printed as they are. Every script has a time limit.
+``python -m bench NAME...`` runs only the named scripts (``python -m bench peer``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ def _scripts() -> list[str]:
 def main() -> int:
     rows: list[dict[str, object]] = []
     failed = []
-    for name in _scripts():
+    chosen = sys.argv[1:]  # python -m bench peer coiot: only these
+    unknown = set(chosen) - set(_scripts())
+    if unknown:
+        print(f"no such bench: {', '.join(sorted(unknown))} (one of {', '.join(_scripts())})")
+        return 2
+    for name in chosen or _scripts():
         started = time.perf_counter()
         print(f"running bench.{name} ...", file=sys.stderr, flush=True)
         try:

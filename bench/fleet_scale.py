@@ -36,6 +36,7 @@ TARGETS = {
     "ready": "<= 20 s at 10,000",
     "rss/device": "<= 100 KB",
     "rps": ">= 6,000",
+    "rps keep-alive": ">= 30,000",  # issue 14
     "p99": "<= 20 ms",
 }
 
@@ -88,7 +89,8 @@ def child(count: int, http: bool, coiot: bool, shared: bool = False) -> None:
             ]
             best = max(runs, key=lambda run: run["rps"])
             where = f"GET /status, 50 conns, {label}"
-            emit(name, f"{where}: req/s (best of 3)", best["rps"], "req/s", TARGETS["rps"])
+            target = TARGETS["rps keep-alive" if per_connection == 100 else "rps"]
+            emit(name, f"{where}: req/s (best of 3)", best["rps"], "req/s", target)
             emit(name, f"{where}: p50", best["p50_ms"], "ms")
             emit(name, f"{where}: p99", best["p99_ms"], "ms", TARGETS["p99"])
             emit(name, f"{where}: req/s of the 3 runs", " / ".join(str(r["rps"]) for r in runs))

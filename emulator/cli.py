@@ -29,6 +29,7 @@ from .fleet.fleet import Fleet
 from .fleet.spec import COIOT_SOCKETS, DeviceSpec, FleetSpec
 from .harness.mqtt_demo import start_demo_mqtt
 from .runtime import DeviceHost, Runtime
+from .runtime.loops import LOOP_ENV, LOOPS
 from .runtime.override import load_capture
 from .runtime.profiles import ProfileError, all_profiles
 from .transports.cloud_wiring import link_to_cloud, register_device
@@ -137,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
         )
         command.add_argument("--no-mdns", action="store_true", help="no mDNS announcements")
         command.add_argument(
+            "--loop",
+            choices=LOOPS,
+            help=f"event loop (default: ${LOOP_ENV}, else asyncio); uvloop: faster, if installed",
+        )
+        command.add_argument(
             "--limit",
             action="append",
             metavar="NAME=VALUE",
@@ -159,7 +165,8 @@ def _start(
 ) -> Runtime:
     """A runtime with the transports the options ask for (they serve devices added later)."""
     limits = parse_limit_options(args.limit or [], limits or DEFAULT_LIMITS)
-    runtime = Runtime(state_dir=state_dir or args.state_dir, limits=limits).start()
+    runtime = Runtime(state_dir=state_dir or args.state_dir, limits=limits, loop=args.loop)
+    runtime.start()
     if not args.no_coiot:
         CoiotTransport.attach(
             runtime, interface=args.interface, shared_socket=args.coiot_socket == "shared"

@@ -135,6 +135,12 @@ class Component:
     def settle(self, now: Now) -> None:
         """Bring time-integrated state (energy, positions) up to ``now`` before a change."""
 
+    def steady(self) -> bool:
+        """Whether its status stays as it is until the next transaction, clock fields aside
+        (those move per whole second); False while it moves on its own (energy being counted,
+        a timer counting down, a roller travelling). Device.still_key relies on it."""
+        return True
+
     def on_world(self, quantity: str, now: Now) -> None:
         """A sensed quantity of the world (``temperature``, ``smoke``...) changed."""
 

@@ -61,6 +61,10 @@ class Device:
         self._status_dirty: str | None = None
         self.status_serial = 1
         self.cfg_changed_cnt = 0
+        #: Bumped by every transaction (and a restore): equal revisions, equal state.
+        self.revision = 0
+        #: (revision, every component steady at it): see still_key.
+        self._steady = (-1, False)
         self.boot_mono = now.mono
         self.config: dict[str, Any] = {}
         self.secrets: dict[str, str] = {}
@@ -152,15 +156,27 @@ class Device:
         try:
             yield
         finally:
+            self.revision += 1
             if self._status_dirty is not None:
                 self.bump_status_serial()
                 self._events.append(StatusChanged(self._status_dirty))
                 self._status_dirty = None
 
+    def still_key(self, now: Now) -> tuple[int, int, int] | None:
+        """What /status and /shelly depend on at ``now``: the revision and the whole seconds of
+        unixtime and uptime. Equal keys render equal (the HTTP transport reuses the bytes); None
+        while a component moves on its own between transactions (Component.steady)."""
+        if self._steady[0] != self.revision:
+            self._steady = (self.revision, all(c.steady() for c in self.components))
+        if not self._steady[1]:
+            return None
+        return self.revision, int(now.unix), int(now.mono - self.boot_mono)
+
     def bump_status_serial(self) -> int:
         """Start a new status version (1..65535, never 0). Transactions call it on every change;
         CoIoT also calls it when a value moved on its own (energy integrates continuously), as its
         serial must change whenever the payload does (spec/coiot.md §9.6 item 4)."""
+        self.revision += 1  # /status shows the serial
         self.status_serial = self.status_serial % _SERIAL_MAX + 1
         return self.status_serial
 
@@ -361,6 +377,7 @@ class Device:
         }
 
     def restore(self, saved: Mapping[str, Any]) -> None:
+        self.revision += 1
         self.config.update(copy.deepcopy(dict(saved.get("config", {}))))
         self.secrets.update(saved.get("secrets", {}))
         self.cfg_changed_cnt = int(saved.get("cfg_changed_cnt", 0))

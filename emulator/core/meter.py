@@ -62,6 +62,9 @@ class Meter(Component, kind="meter"):
         for old in [m for m in self.minutes if m < math.floor(now.unix / 60) - 3]:
             del self.minutes[old]
 
+    def steady(self) -> bool:
+        return not self.power()  # energy integrates continuously while power is drawn
+
     def note_overpower(self, channel: int, power: float) -> None:
         if self.spec.options.get("measures") == "all" or channel == self.channel:
             self.overpower_value = round(power, 2)

@@ -69,6 +69,9 @@ class Relay(Component, kind="relay"):
     def f_overpower(self, now: Now) -> bool:
         return self.overpower
 
+    def steady(self) -> bool:
+        return self.device.timers.deadline(self._timer_key) is None  # timer_remaining counts down
+
     def f_is_valid(self, now: Now) -> bool:
         return True
 

@@ -126,6 +126,9 @@ class Roller(Component, kind="roller"):
     def _maxtime(self, direction: str) -> float:
         return float(self.config[f"maxtime_{direction}"] or self.config["maxtime"])
 
+    def steady(self) -> bool:
+        return self.state == _STOP or self.calibrating  # current_pos moves while travelling
+
     def position_at(self, now: Now) -> float | None:
         if self.position is None:
             return None

@@ -25,11 +25,13 @@ from ..transports.faults import NO_FAULTS, Faults
 from ..transports.http.app import create_app, fast_answer
 from ..transports.http.connections import Connections
 from ..transports.http.limits import DEFAULT_LIMITS, HttpLimits
+from ..transports.http.quick import QuickLane
 from ..transports.http.server import Gate, HttpConnection, bind_listener
 from ..transports.request_log import RequestLog, RequestRecord
 from .clock import Clock, ManualClock, RealClock
 from .host import DeviceHost, Listener
 from .lifecycle import Lifecycle
+from .loops import new_loop
 from .persistence import StateStore
 from .profiles import Profile, load_profile
 
@@ -40,7 +42,8 @@ T = TypeVar("T")
 
 #: Bound on timers fired by one advance(), so a timer re-arming itself cannot hang a test.
 _MAX_TIMER_FIRES = 1_000_000
-#: Descriptors a device holds besides its connections: its HTTP listener and CoIoT socket.
+#: Descriptors a device holds at most besides its connections (listener, CoIoT socket): the
+#: start-up log says how many devices the descriptor limit allows at that.
 _DESCRIPTORS_PER_DEVICE = 2
 
 
@@ -63,9 +66,13 @@ class Runtime:
         *,
         log_size: int = 10_000,
         limits: HttpLimits = DEFAULT_LIMITS,
+        loop: str | None = None,
     ) -> None:
         self.clock: Clock = clock or RealClock()
-        self.loop = asyncio.new_event_loop()
+        #: Descriptors per device besides connections: the listener (transports add theirs).
+        self.sockets_per_device = 1
+        #: ``loop``: "asyncio" or "uvloop" (runtime/loops.py; default $SHELLY_EMU_LOOP, asyncio).
+        self.loop = new_loop(loop)
         #: Sizes, timeouts and connection counts every device's HTTP listener applies.
         self.limits = limits
         #: Every open HTTP connection: the process budget and per-device limits (loop thread).
@@ -73,7 +80,7 @@ class Runtime:
             self.loop,
             limits,
             owner_limit=_connection_limit,
-            reserved=lambda: _DESCRIPTORS_PER_DEVICE * len(self.hosts),
+            reserved=lambda: self.sockets_per_device * len(self.hosts),
         )
         self.loop.set_exception_handler(self.connections.on_loop_error)
         self.store = (
@@ -286,6 +293,7 @@ class Runtime:
             sock.close()
             return
         extra = {"shelly_emu.host": host}
+        quick = QuickLane(host)
         server = await self.loop.create_server(
             lambda: HttpConnection(
                 self.app.wsgi_app,
@@ -296,6 +304,7 @@ class Runtime:
                 limits=self.limits,
                 connections=self.connections,
                 owner=host,
+                quick=quick,
             ),
             sock=sock,
         )

@@ -57,6 +57,9 @@ class Hosting(Protocol):
     loop: asyncio.AbstractEventLoop
     clock: Clock
     request_log: RequestLog
+    #: Descriptors each device holds besides its HTTP connections: its listener, plus one for
+    #: each transport with a socket per device (the connection budget leaves them room).
+    sockets_per_device: int
     #: Called with each device as it starts serving / is removed (loop thread).
     openers: list[Callable[[Host], None]]
     closers: list[Callable[[Host], None]]

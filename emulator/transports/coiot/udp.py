@@ -127,6 +127,8 @@ class CoiotTransport:
                 self._group = endpoint
             if self.interface is not None:
                 self._join(self.interface)
+        if not self.shared_socket:
+            self.runtime.sockets_per_device += 1  # a socket per device: the budget leaves room
         self.runtime.openers.append(self.open)
         self.runtime.closers.append(self.close)
         self.runtime.listeners.append(self.on_events)

@@ -30,7 +30,7 @@ from .pages import page
 if TYPE_CHECKING:
     from ..hosting import Host
 
-__all__ = ["answer", "create_app", "fast_answer"]
+__all__ = ["answer", "create_app", "fast_answer", "is_plain", "plain_params", "reason", "refusal"]
 
 _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 _UNAUTHENTICATED = {"shelly"}
@@ -64,17 +64,27 @@ def _repeated(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
     return lists
 
 
-def answer(
-    host: Host, path: str, params: dict[str, Any] | Params, authorization: str | None
-) -> tuple[int, str, str, list[tuple[str, str]]]:
-    """One request's answer as (status, content type, body, extra headers): the single place
-    where auth is checked and the core is called, for Flask's view and the fast path alike."""
+def refusal(
+    host: Host, path: str, authorization: str | None
+) -> tuple[int, str, str, list[tuple[str, str]]] | None:
+    """The 401 answer when the device wants credentials and these are not its own, else None."""
     device = host.device
     if path.strip("/") not in _UNAUTHENTICATED and device.auth_enabled:
         given = _credentials(authorization)
         if given is None or not device.check_auth(*given):
             realm = device.identity.hostname
             return 401, _TEXT, "401 Unauthorized", [("WWW-Authenticate", f'Basic realm="{realm}"')]
+    return None
+
+
+def answer(
+    host: Host, path: str, params: dict[str, Any] | Params, authorization: str | None
+) -> tuple[int, str, str, list[tuple[str, str]]]:
+    """One request's answer as (status, content type, body, extra headers): the single place
+    where auth is checked and the core is called, for Flask's view and the fast path alike."""
+    refused = refusal(host, path, authorization)
+    if refused is not None:
+        return refused
     if not path.strip("/"):  # the device's own web page (issue 15), auth as every endpoint
         return 200, "text/html; charset=utf-8", page("device.html"), []
     try:
@@ -91,26 +101,33 @@ def fast_answer(environ: dict[str, Any]) -> FastAnswer | None:
     """The view's answer to a plain GET as (status, headers, body); None for anything else."""
     path = environ["PATH_INFO"]
     query = environ["QUERY_STRING"]
-    if (
-        environ["REQUEST_METHOD"] != "GET"
-        or not _PLAIN_PATH.fullmatch(path)
-        or not _PLAIN_QUERY.fullmatch(query)
-    ):
+    if environ["REQUEST_METHOD"] != "GET" or not is_plain(path, query):
         return None
+    status, content_type, text, headers = answer(
+        environ["shelly_emu.host"], path[1:], plain_params(query), environ.get("HTTP_AUTHORIZATION")
+    )
+    data = text.encode()
+    headers = [*headers, ("Content-Type", content_type), ("Content-Length", str(len(data)))]
+    return f"{status} {reason(status)}", headers, data
+
+
+def is_plain(path: str, query: str) -> bool:
+    """A path and query the fast path may answer (werkzeug would read them the same)."""
+    return _PLAIN_PATH.fullmatch(path) is not None and _PLAIN_QUERY.fullmatch(query) is not None
+
+
+def plain_params(query: str) -> Params:
+    """The parameters of a plain query as Flask's view sees them."""
     params: dict[str, Any] = {}
     pairs = parse_qsl(query, keep_blank_values=True)
     for key, value in pairs:
         params.setdefault(key, value)  # the first value of a repeated key, as request.args
-    status, content_type, text, headers = answer(
-        environ["shelly_emu.host"],
-        path[1:],
-        Params(params, _repeated(pairs)),
-        environ.get("HTTP_AUTHORIZATION"),
-    )
-    data = text.encode()
-    reason = "OK" if status == 200 else HTTP_STATUS_CODES.get(status, "Unknown").upper()
-    headers = [*headers, ("Content-Type", content_type), ("Content-Length", str(len(data)))]
-    return f"{status} {reason}", headers, data
+    return Params(params, _repeated(pairs))
+
+
+def reason(status: int) -> str:
+    """The reason phrase werkzeug writes for ``status``."""
+    return "OK" if status == 200 else HTTP_STATUS_CODES.get(status, "Unknown").upper()
 
 
 def create_app() -> Flask:

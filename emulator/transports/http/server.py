@@ -17,7 +17,7 @@ import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote_to_bytes
 
 import httptools
@@ -25,7 +25,7 @@ import httptools
 from .connections import Connections, reset
 from .limits import DEFAULT_LIMITS, HttpLimits
 
-__all__ = ["FastPath", "Gate", "HttpConnection", "Observer", "bind_listener"]
+__all__ = ["FastPath", "Gate", "HttpConnection", "Observer", "Quick", "bind_listener"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,9 @@ type Gate = Callable[[], Awaitable[bool | int] | None]
 type Observer = Callable[[dict[str, Any], int, float], None]
 #: Optional shortcut tried before the WSGI app: (status, headers, body), or None to call the app.
 type FastPath = Callable[[dict[str, Any]], tuple[str, list[tuple[str, str]], bytes] | None]
+#: Optional shortcut tried first, without a WSGI environ: (method, path, query, Authorization)
+#: -> (status code, head bytes up to the Connection line, body), or None to go the WSGI way.
+type Quick = Callable[[str, str, str, str | None], tuple[int, bytes, bytes] | None]
 
 _REASONS = {
     200: "OK",
@@ -75,6 +78,8 @@ class _Refused(Exception):
 _SLICE = 4096
 #: The loop's clock (BaseEventLoop.time() is time.monotonic()), without a method call.
 _now = time.monotonic
+_KEEP_ALIVE = b"Connection: keep-alive\r\n\r\n"
+_CLOSE = b"Connection: close\r\n\r\n"
 #: Phases of a connection; each has its own timeout (HttpLimits).
 _IDLE, _HEAD, _BODY, _ANSWERING, _CLOSED = range(5)
 
@@ -102,12 +107,14 @@ class HttpConnection(asyncio.Protocol):
         limits: HttpLimits = DEFAULT_LIMITS,
         connections: Connections | None = None,
         owner: Any = None,
+        quick: Quick | None = None,
     ):
         self.app = app
         self.environ_extra = environ_extra
         self.gate = gate
         self.observer = observer
         self.fast = fast
+        self.quick = quick
         self.limits = limits
         self.connections = connections
         #: The device this connection belongs to (per-device connection counts).
@@ -139,7 +146,8 @@ class HttpConnection(asyncio.Protocol):
     # --- asyncio.Protocol --------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # A stream transport (uvloop's is not an asyncio.Transport subclass: no isinstance).
+        transport = cast(asyncio.Transport, transport)
         self._loop = asyncio.get_running_loop()
         self.deadline = _now() + self.limits.header_timeout
         if self.connections is not None and not self.connections.admit(self):
@@ -311,19 +319,55 @@ class HttpConnection(asyncio.Protocol):
         self._head_bytes = 0
         self._phase = _ANSWERING
         self.deadline = math.inf
-        environ = self._environ()
-        environ["shelly_emu.started"] = time.perf_counter()
+        started = time.perf_counter()
         keep_alive = self.parser.should_keep_alive()
-        if self.gate is not None:
-            waiting = self.gate()
-            if waiting is not None:
-                self._waiting = True
-                self._follow_reading()
-                self._pending = asyncio.ensure_future(
-                    self._answer_later(waiting, environ, keep_alive)
-                )
-                return
+        waiting = self.gate() if self.gate is not None else None
+        if waiting is None and self.quick is not None and self._answer_quick(started, keep_alive):
+            return
+        environ = self._environ()
+        environ["shelly_emu.started"] = started
+        if waiting is not None:
+            self._waiting = True
+            self._follow_reading()
+            self._pending = asyncio.ensure_future(self._answer_later(waiting, environ, keep_alive))
+            return
         self._answer(environ, keep_alive)
+
+    def _answer_quick(self, started: float, keep_alive: bool) -> bool:
+        """Answer through ``quick`` when it takes the request; False to go the WSGI way."""
+        url = self._url
+        if self._body or url[:1] != b"/" or b"#" in url or self.parser.get_method() != b"GET":
+            return False
+        path, _, query = url.decode("latin-1").partition("?")
+        authorization = None
+        for name, value in self._headers:  # the last one wins, as in the environ
+            if len(name) == 13 and name.lower() == b"authorization":
+                authorization = value.decode("latin-1")
+        try:
+            answer = self.quick("GET", path, query, authorization)  # type: ignore[misc]
+        except Exception:  # as in _answer: a bug answers 500
+            logger.exception("unhandled error answering %s", path)
+            self._reply_error(500, b"internal error")
+            self._observe(self._summary(path, query, started), 500)
+            return True
+        if answer is None:
+            return False
+        status, head, body = answer
+        if self.transport is not None:
+            self.transport.write(head + (_KEEP_ALIVE if keep_alive else _CLOSE) + body)
+            self._written(keep_alive)
+        if self.observer is not None:
+            self._observe(self._summary(path, query, started), status)
+        return True
+
+    def _summary(self, path: str, query: str, started: float) -> dict[str, Any]:
+        """The environ an observer gets for a quick answer (no headers, no body)."""
+        environ = self._base_environ.copy()
+        environ["REQUEST_METHOD"] = "GET"
+        environ["PATH_INFO"] = path
+        environ["QUERY_STRING"] = query
+        environ["shelly_emu.started"] = started
+        return environ
 
     async def _answer_later(
         self, waiting: Awaitable[bool | int], environ: dict[str, Any], keep_alive: bool
@@ -421,6 +465,11 @@ class HttpConnection(asyncio.Protocol):
             f"Connection: {connection}\r\n\r\n".encode("latin-1")
             + body
         )
+        self._written(keep_alive)
+
+    def _written(self, keep_alive: bool) -> None:
+        """An answer is out: close, or wait for the next request."""
+        assert self.transport is not None
         if not keep_alive:
             self._phase = _CLOSED
             self.transport.close()
