@@ -140,7 +140,7 @@ def test_threshold_actions_cross_once_and_ignore_invalid(shelly_device) -> None:
 
 def test_world_api_checks_values(shelly_device) -> None:
     device = shelly_device("SHSW-1", addon={"sensors": "ds18b20"})
-    with pytest.raises(Exception, match="-55..125"):
+    with pytest.raises(Exception, match=r"-55\.\.125"):
         device.world.set_ext_temperature(0, 130)
     with pytest.raises(Exception, match="not plugged in"):
         device.world.set_ext_temperature(1, 20)
