@@ -19,6 +19,7 @@ from .params import Params
 from .profile import ComponentSpec, Profile
 from .schedule import parse_rules
 from .timers import Timers
+from .update import Updater
 from .world import WorldState
 
 __all__ = ["ABSENT", "Component", "Handler", "Owner"]
@@ -43,6 +44,7 @@ class Owner(Protocol):
     components: list[Component]
     asleep: bool
     boot_mono: float
+    updater: Updater
 
     @property
     def mode(self) -> str | None: ...

@@ -53,7 +53,8 @@ class Device(PhysicalActions):
         self.asleep = False
         #: Flashing or booting: answers nothing on any channel (transports check it).
         self.down = False
-        #: Seconds /reboot keeps the device down (the profile's ``boot_seconds``, default 0).
+        #: Seconds /reboot keeps the device down (profile ``life.boot_seconds``). Default 0, kept
+        #: so: 15 test files reboot devices on real clocks (set_boot_time gives a real delay).
         self.boot_seconds = float(profile.section("life").get("boot_seconds", 0))
         self.updater = Updater(self)
         #: mDNS TXT facts (``arch``, ``app``): the profile's, overridable per device.
@@ -319,16 +320,20 @@ class Device(PhysicalActions):
         self,
         stable: str | None = None,
         beta: str | None = None,
-        download: float = UpdateTiming.download,
-        reboot: float = UpdateTiming.reboot,
+        download: float = UpdateTiming().download,
+        reboot: float = UpdateTiming().reboot,
         fault: str = "",
+        install: bool = False,
         *,
         now: Now,
     ) -> None:
         """The update server offers ``stable`` and/or ``beta`` (build strings); an install
-        takes ``download`` s answering, then ``reboot`` s down; ``fault``: fail or hang."""
+        takes ``download`` s answering, then ``reboot`` s down; ``fault``: fail or hang;
+        ``install``: the server also tells the device to install it (a sleeper when awake)."""
         with self.transaction(now):
             self.updater.offer(stable, beta, UpdateTiming(download, reboot), fault or None)
+            if install:
+                self.updater.push(now)
 
     def _input(self, channel: int) -> Any:
         for candidate in self.of_kind("input"):

@@ -15,7 +15,7 @@ __all__ = ["AddonSpec", "LifeError", "addon_spec", "firmware_offer", "parse_addo
 
 #: (sensor kind, count): ("ds18b20", 3) or ("dht22", 1).
 type AddonSpec = tuple[str, int]
-_OFFER_KEYS = ("stable", "beta", "download", "reboot")
+_OFFER_KEYS = ("stable", "beta", "download", "reboot", "install")
 
 
 class LifeError(ValueError):
@@ -57,7 +57,8 @@ def parse_addon_option(text: str, profile: Profile) -> AddonSpec:
 
 
 def firmware_offer(value: Any, where: str) -> dict[str, Any]:
-    """``{stable: FW, beta: FW}`` (either optional), plus ``download``/``reboot`` seconds."""
+    """``{stable: FW, beta: FW}`` (either optional), plus ``download``/``reboot`` seconds and
+    ``install: true`` (the server pushes the install; sleepers apply it when they wake)."""
     if value is None:
         return {}
     if not isinstance(value, Mapping) or not value:
@@ -81,4 +82,6 @@ def firmware_offer(value: Any, where: str) -> dict[str, Any]:
             or not 0 <= seconds <= 600
         ):
             raise LifeError(f"{where}.{key}: {seconds!r}; want seconds 0..600")
+    if not isinstance(value.get("install", False), bool):
+        raise LifeError(f"{where}.install: {value['install']!r}; want true or false")
     return dict(value)

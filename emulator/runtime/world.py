@@ -141,12 +141,13 @@ class World:
         download: float = 20.0,
         reboot: float = 10.0,
         fault: str = "",
+        install: bool = False,
     ) -> None:
         """The update server offers new firmware (core/update.py): /status ``update`` shows it
         and ``/ota?update=1`` installs it, taking ``download`` s, then ``reboot`` s down."""
         self._do(
             lambda now: self._device.world_offer_firmware(
-                stable, beta, download, reboot, fault, now=now
+                stable, beta, download, reboot, fault, install, now=now
             )
         )
 
