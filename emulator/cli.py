@@ -26,6 +26,7 @@ from .core.identity import derive_mac
 from .fleet import cli as fleet_cli
 from .fleet.control import serve
 from .fleet.fleet import Fleet
+from .fleet.life import firmware_offer, parse_addon_option
 from .fleet.spec import COIOT_SOCKETS, DeviceSpec, FleetSpec
 from .harness.mqtt_demo import start_demo_mqtt
 from .runtime import DeviceHost, Runtime
@@ -99,6 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fw", help="firmware string reported by the device (default: profile's)")
     run.add_argument(
         "--longid", action="store_true", help="identify by the full MAC (shelly1-A4CF12B92CFA)"
+    )
+    run.add_argument(
+        "--addon",
+        metavar="SENSORS",
+        help="Shelly 1 add-on sensors: ds18b20[:1..3] or dht22 (world API sets their readings)",
+    )
+    run.add_argument(
+        "--offer-firmware",
+        metavar="FW",
+        help="the update server offers this stable build (/status update pending; /ota installs)",
     )
 
     demo = commands.add_parser("demo", help="one device of every model, until Ctrl-C")
@@ -239,6 +250,7 @@ def _run(args: argparse.Namespace) -> int:
             login=args.login,
             restore=captured.restore if captured else None,
         )
+        _life_options(args, host)
         _setup_mode(host)
         print(_table([host]), flush=True)
         print("Ctrl-C stops.", flush=True)
@@ -246,6 +258,15 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         runtime.stop()
     return 0
+
+
+def _life_options(args: argparse.Namespace, host: DeviceHost) -> None:
+    """``--addon`` and ``--offer-firmware``: checked like their fleet-file keys (fleet/life.py)."""
+    if args.addon:
+        host.world.plug_addon(*parse_addon_option(args.addon, host.device.profile))
+    if args.offer_firmware:
+        offer = firmware_offer({"stable": args.offer_firmware}, "--offer-firmware")
+        host.world.offer_firmware(offer["stable"])
 
 
 def _demo_spec(first_ip: str, http_port: int) -> FleetSpec:

@@ -14,30 +14,37 @@ from typing import Any, ClassVar, Protocol
 from .clock import Now
 from .errors import BadRequest
 from .events import Event
+from .identity import Identity
 from .params import Params
 from .profile import ComponentSpec, Profile
 from .schedule import parse_rules
 from .timers import Timers
+from .update import Updater
 from .world import WorldState
 
-__all__ = ["Component", "Handler", "Owner"]
+__all__ = ["ABSENT", "Component", "Handler", "Owner"]
 
 #: A resource's answer: a JSON object, or a JSON array where firmware answers one (/ir/list).
 type Handler = Callable[[Params, Now], dict[str, Any] | list[Any]]
 #: A live template value (``$tmp_value``) a component offers the renderer.
 type Provider = Callable[[Now], Any]
+#: What a provider returns for a key firmware leaves out at the moment (the add-on's
+#: ``ext_switch`` in /status while disabled): the renderer drops the key.
+ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "ABSENT"})()
 
 
 class Owner(Protocol):
     """The device as its components see it (core/device.py's Device is one)."""
 
     profile: Profile
+    identity: Identity
     config: dict[str, Any]
     timers: Timers
     world: WorldState
     components: list[Component]
     asleep: bool
     boot_mono: float
+    updater: Updater
 
     @property
     def mode(self) -> str | None: ...

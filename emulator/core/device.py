@@ -21,6 +21,7 @@ from .errors import BadRequest, NotFound, Unavailable
 from .events import CoiotDue, Event, Rebooted, SettingsChanged, StatusChanged, WentDown
 from .identity import Identity
 from .params import Params
+from .physical import PhysicalActions
 from .profile import Profile
 from .render import Renderer
 from .resources import common_routes
@@ -33,7 +34,7 @@ __all__ = ["Device"]
 _SERIAL_MAX = 0xFFFF
 
 
-class Device:
+class Device(PhysicalActions):
     """One emulated device: identity, persistent config, components, timers and events."""
 
     def __init__(
@@ -52,7 +53,8 @@ class Device:
         self.asleep = False
         #: Flashing or booting: answers nothing on any channel (transports check it).
         self.down = False
-        #: Seconds /reboot keeps the device down (the profile's ``boot_seconds``, default 0).
+        #: Seconds /reboot keeps the device down (profile ``life.boot_seconds``). Default 0, kept
+        #: so: 15 test files reboot devices on real clocks (set_boot_time gives a real delay).
         self.boot_seconds = float(profile.section("life").get("boot_seconds", 0))
         self.updater = Updater(self)
         #: mDNS TXT facts (``arch``, ``app``): the profile's, overridable per device.
@@ -289,12 +291,6 @@ class Device:
                 roller.motor_power_changed(now)
             self.status_changed("motor power")
 
-    def world_set_travel_time(self, channel: int, seconds: float) -> None:
-        """How long the real mechanism takes end to end (what calibration measures)."""
-        if seconds <= 0:
-            raise BadRequest("travel time must be > 0 s")
-        self.world.travel_time[channel] = float(seconds)
-
     def world_press(self, channel: int, now: Now, *, long: bool = False) -> None:
         """A short or long push on input ``channel`` (the Plug's button is input 0)."""
         with self.transaction(now):
@@ -340,21 +336,20 @@ class Device:
         self,
         stable: str | None = None,
         beta: str | None = None,
-        download: float = UpdateTiming.download,
-        reboot: float = UpdateTiming.reboot,
+        download: float = UpdateTiming().download,
+        reboot: float = UpdateTiming().reboot,
         fault: str = "",
+        install: bool = False,
         *,
         now: Now,
     ) -> None:
         """The update server offers ``stable`` and/or ``beta`` (build strings); an install
-        takes ``download`` s answering, then ``reboot`` s down; ``fault``: fail or hang."""
+        takes ``download`` s answering, then ``reboot`` s down; ``fault``: fail or hang;
+        ``install``: the server also tells the device to install it (a sleeper when awake)."""
         with self.transaction(now):
             self.updater.offer(stable, beta, UpdateTiming(download, reboot), fault or None)
-
-    def world_set_rssi(self, rssi: int, now: Now) -> None:
-        with self.transaction(now):
-            self.world.rssi = int(rssi)
-            self.status_changed("rssi")
+            if install:
+                self.updater.push(now)
 
     def _input(self, channel: int) -> Any:
         for candidate in self.of_kind("input"):

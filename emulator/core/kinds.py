@@ -6,6 +6,7 @@ imports none of them; emulator/runtime/profiles.py fills the registry from this 
 
 from __future__ import annotations
 
+from .addon import Addon
 from .component import Component
 from .inputs import Input
 from .ir import Ir
@@ -21,6 +22,7 @@ from .url_actions import UrlActions
 __all__ = ["SHIPPED"]
 
 SHIPPED: tuple[type[Component], ...] = (
+    Addon,
     Input,
     Ir,
     Light,

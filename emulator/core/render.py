@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from .clock import Now
-from .component import Owner
+from .component import ABSENT, Owner
 from .identity import Identity
 from .localtime import Place
 from .update import Updater
@@ -125,7 +125,8 @@ class Renderer:
         """Copy ``node`` with every live token replaced by its current value."""
         kind = type(node)  # exact types first: the config is plain dicts and lists (YAML)
         if kind is dict or (kind is not list and isinstance(node, Mapping)):
-            return {key: self.fill(value, now, settings=settings) for key, value in node.items()}
+            filled = {key: self.fill(value, now, settings=settings) for key, value in node.items()}
+            return {key: value for key, value in filled.items() if value is not ABSENT}
         if kind is list:
             return [self.fill(value, now, settings=settings) for value in node]
         if kind is str and node[:1] == "$":
@@ -209,7 +210,11 @@ def _compile(node: Any, identity: frozenset[str]) -> Plan | None:
         def render(renderer: Renderer, now: Now) -> Any:
             out = base.copy()
             for key, plan in parts:
-                out[key] = plan(renderer, now)
+                value = plan(renderer, now)
+                if value is ABSENT:
+                    del out[key]
+                else:
+                    out[key] = value
             return out
 
         return render

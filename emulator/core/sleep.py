@@ -86,6 +86,7 @@ class Sleep(Component, kind="sleep"):
             self.reasons = [reason]
             device.timers.cancel(self._key("periodic"))
             device.status_changed("wake")
+            device.updater.woke(now)
         elif reason not in self.reasons:
             self.reasons.append(reason)
             device.status_changed(f"woken: {reason}")
@@ -99,7 +100,8 @@ class Sleep(Component, kind="sleep"):
         for hold in holds:
             self.holds.discard(hold)
             self.device.timers.cancel(self._key(hold))
-        if not self.holds and not self.device.asleep:
+        # An install in progress keeps the radio on until the device reboots into the new build.
+        if not self.holds and not self.device.asleep and self.device.updater.status != "updating":
             self._fall_asleep(now)
 
     def _fall_asleep(self, now: Now) -> None:

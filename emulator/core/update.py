@@ -61,6 +61,7 @@ class Updating(Protocol):
     identity: Identity
     timers: Timers
     down: bool
+    asleep: bool
 
     def schedule(self, key: str, at: float, action: Callable[[Now], None]) -> None: ...
 
@@ -80,6 +81,8 @@ class Updater:
         self.fault: str | None = None
         self.installing: str | None = None
         self.fetching = False
+        #: An install asked for while the device slept: it starts at the next wake-up.
+        self.queued: str | None = None
 
     @property
     def fw(self) -> str:
@@ -120,6 +123,24 @@ class Updater:
         self.timing = timing or self.timing
         self.fault = fault
         self.device.status_changed("update offered")
+
+    def push(self, now: Now) -> None:
+        """The server tells the device to install the offer (as the Shelly Cloud's "update"
+        does). A sleeping device (H&T, Smoke) applies it only while awake: it waits for the
+        next wake-up, when the device reconnects and hears of it."""
+        target = self.stable if self.has_update else self.beta
+        if target is None or target == self.fw or self.status == "updating":
+            return
+        if self.device.asleep:
+            self.queued = target
+        else:
+            self._install(target, now)
+
+    def woke(self, now: Now) -> None:
+        """The device woke up: start an install that waited for it."""
+        target, self.queued = self.queued, None
+        if target is not None and self.status != "updating":
+            self._install(target, now)
 
     # --- rendering ----------------------------------------------------------------------------
 
@@ -196,3 +217,4 @@ class Updater:
         """A power cycle ends whatever was in progress; a hung device boots its old image."""
         self.installing = None
         self.fetching = False
+        self.queued = None

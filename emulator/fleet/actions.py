@@ -94,12 +94,8 @@ def call_world(device: Device, action: str, params: Mapping[str, Any], now: Now)
             args[name] = _convert(action, name, params[name], hints.get(name))
         elif parameter.default is inspect.Parameter.empty:
             raise ActionError(f"{action}: missing parameter {name!r}")
-    positional = [
-        args.pop(name)
-        for name, p in signature.parameters.items()
-        if p.kind is not inspect.Parameter.KEYWORD_ONLY and name in args
-    ]
-    method(*positional, **args)
+    # By keyword: an optional parameter left out must not shift the ones after it.
+    method(**args)
 
 
 def _convert(action: str, name: str, value: Any, hint: Any) -> Any:

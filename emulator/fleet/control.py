@@ -11,7 +11,8 @@ it on HTTP on its own address and port, on the fleet's loop:
                                                   set_temperature... (params: JSON or query)
     POST   /_emu/devices/<id>/power_cycle | wake  power cut and back; wake a battery device
     POST   /_emu/devices/<id>/reboot              software reboot (offline_seconds: unreachable)
-    POST   /_emu/devices/<id>/offer_firmware      {"stable", "beta", "download", "reboot", "fault"}
+    POST   /_emu/devices/<id>/offer_firmware      {"stable", "beta", "download", "reboot", "fault",
+                                                   "install"}
     GET    /_emu/devices/<id>/faults              PUT/POST sets (merged), DELETE clears
     POST   /_emu/reset                            every device back to the fleet file
     GET    /_emu/log?device=&proto=&limit=&format=ndjson    DELETE clears it (proto: http,

@@ -163,6 +163,11 @@ class Fleet:
             if fresh:
                 for channel, on in spec.relays.items():
                     host.call(f"relay/{channel}", {"turn": "on" if on else "off"})
+            if spec.addon is not None:
+                host.act(lambda now: host.device.world_plug_addon(*spec.addon, now=now))
+            if spec.firmware_offer:
+                offer = spec.firmware_offer
+                host.act(lambda now: host.device.world_offer_firmware(**offer, now=now))
             for key, value in spec.world.items():
                 host.act(lambda now, k=key, v=value: apply_world(host.device, k, v, now))
         except (ActionError, DeviceError) as error:

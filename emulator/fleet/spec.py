@@ -21,6 +21,8 @@
         relays: {0: true}              # output state at creation
         world: {loads: {0: 60}, device_temperature: 35}   # see emulator/fleet/actions.py
         max_connections: 4             # open HTTP connections per device (as a real ESP8266)
+        addon: {sensors: ds18b20, count: 3}   # Shelly 1 add-on: ds18b20 (1..3) or dht22 (life.py)
+        firmware_offer: {stable: "20231107-164738/v1.14.1-gcb84623"}   # the update server's offer
 
 Every key and value is checked; an error is one line naming the file, the key and what is
 allowed. Nothing wrong is silently defaulted.
@@ -40,6 +42,7 @@ from ..core.identity import derive_mac, normalise_mac
 from ..runtime.profiles import ProfileError, load_profile
 from ..transports.http.limits import DEFAULT_LIMITS, HttpLimits, LimitError
 from ..transports.net import free_loopback_block, require_local_address
+from .life import AddonSpec, LifeError, addon_spec, firmware_offer
 
 __all__ = [
     "COIOT_SOCKETS",
@@ -54,6 +57,7 @@ __all__ = [
 _GROUP_KEYS = {
     "model", "count", "address", "http_port", "coap_port", "name", "seed", "mac", "fw",
     "longid", "login", "coiot_peer", "cloud", "settings", "relays", "world", "max_connections",
+    "addon", "firmware_offer",
 }  # fmt: skip
 _TOP_KEYS = {"state_dir", "control", "coiot_socket", "limits", "defaults", "devices"}
 #: How CoIoT is served (transports/coiot/udp.py): a socket per device, or one for every device.
@@ -95,6 +99,9 @@ class DeviceSpec:
     world: Mapping[str, Any] = field(default_factory=dict)
     #: Open HTTP connections the device accepts (None: the runtime's default; 0: no limit).
     max_connections: int | None = None
+    #: Add-on sensors plugged in (kind, count), and what the update server offers.
+    addon: AddonSpec | None = None
+    firmware_offer: Mapping[str, Any] = field(default_factory=dict)
 
     def creation_settings(self) -> dict[str, str]:
         """/settings parameters applied when the device is created without saved state."""
@@ -228,6 +235,11 @@ def _group(where: str, group: Mapping[str, Any], index: int) -> list[DeviceSpec]
     connections = group.get("max_connections")
     if connections is not None:
         connections = _int(connections, f"{where}.max_connections", 0, 65535)
+    try:
+        addon = addon_spec(group.get("addon"), f"{where}.addon", profile)
+        offer = firmware_offer(group.get("firmware_offer"), f"{where}.firmware_offer")
+    except LifeError as error:
+        raise FleetError(str(error)) from None
     devices = []
     for i, (ip, http_port, coap_port) in enumerate(addresses):
         mac = f"{prefix | ((first + i) & 0xFFFFFF):012X}"  # stays within the vendor prefix
@@ -248,6 +260,8 @@ def _group(where: str, group: Mapping[str, Any], index: int) -> list[DeviceSpec]
                 relays=relays,
                 world=world,
                 max_connections=connections,
+                addon=addon,
+                firmware_offer=offer,
             )
         )
     return devices

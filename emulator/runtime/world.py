@@ -111,6 +111,22 @@ class World:
         """Smoke in the Smoke's chamber: the alarm wakes it and keeps it awake until cleared."""
         self._sense("smoke", smoke)
 
+    def plug_addon(self, sensors: str, count: int = 1) -> None:
+        """Plug sensors into the Shelly 1's add-on: ``ds18b20`` (1..3), ``dht22`` or ``none``."""
+        self._do(lambda now: self._device.world_plug_addon(sensors, count, now=now))
+
+    def set_ext_temperature(self, index: int, celsius: float) -> None:
+        """Add-on probe ``index`` reads ``celsius`` (999: the probe does not answer)."""
+        self._do(lambda now: self._device.world_set_ext_temperature(index, celsius, now))
+
+    def set_ext_humidity(self, percent: float) -> None:
+        """The add-on's DHT22 reads ``percent`` %RH (999: invalid)."""
+        self._do(lambda now: self._device.world_set_ext_humidity(percent, now))
+
+    def set_ext_input(self, level: bool) -> None:
+        """The add-on's digital input closes (True) or opens."""
+        self._do(lambda now: self._device.world_set_ext_input(level, now))
+
     def ir_received(self) -> list[IrEmission]:
         """Every IR code the device sent, oldest first (what a TV in the room would have seen)."""
         return self._host.runtime.call(
@@ -125,12 +141,13 @@ class World:
         download: float = 20.0,
         reboot: float = 10.0,
         fault: str = "",
+        install: bool = False,
     ) -> None:
         """The update server offers new firmware (core/update.py): /status ``update`` shows it
         and ``/ota?update=1`` installs it, taking ``download`` s, then ``reboot`` s down."""
         self._do(
             lambda now: self._device.world_offer_firmware(
-                stable, beta, download, reboot, fault, now=now
+                stable, beta, download, reboot, fault, install, now=now
             )
         )
 

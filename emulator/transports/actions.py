@@ -73,8 +73,12 @@ def _items(rule: Mapping[str, Any], status: Mapping[str, Any]) -> Iterator[tuple
         yield 0, _get(status, rule["value"])
         return
     for name in lists:
-        for index, item in enumerate(status.get(name) or []):
-            yield index, _get(item, rule["value"])
+        found = status.get(name) or []
+        # A list, or an object keyed by index (the add-on's {"0": {...}, "1": {...}}).
+        items = ((int(k), v) for k, v in found.items()) if isinstance(found, Mapping) else None
+        for index, item in items or enumerate(found):
+            value = _get(item, rule["value"])
+            yield index, None if "invalid" in rule and value == rule["invalid"] else value
 
 
 def _query(rule: Mapping[str, Any], status: Mapping[str, Any], device_id: str) -> dict[str, str]:

@@ -37,6 +37,8 @@ class Case:
     #: GET /shelly, and wake them; the wake-up publish is then what brings them ONLINE.
     sleep: Callable[[DeviceHost], None] | None = None
     wake: Callable[[DeviceHost], None] | None = None
+    #: Hardware plugged in before the client opens the device (the Shelly 1's add-on).
+    plug: Callable[[DeviceHost], None] | None = None
 
 
 def block(device: BlockDevice, description: str) -> Any:
@@ -59,6 +61,29 @@ def _shelly1(status: Status, settings: Status) -> Expected:
         "sensor_0": {"extTemp": None, "humidity": None, "extInput": None},
         "device": {"cfgChanged": status["cfg_changed_cnt"]},
     }
+
+
+def _shelly1_addon(status: Status, settings: Status) -> Expected:
+    """A DHT22 on the add-on, its input enabled: sensor_0 carries 3101/3102, 3103 and 3117
+    (profiles/coiot/SHSW-1.yaml); probes 2 and 3 (sensor_1, sensor_2) stay without values."""
+    probe = status["ext_temperature"]["0"]
+    return {
+        "relay_0": {"output": int(status["relays"][0]["ison"]), **_inputs(status, 0)},
+        "sensor_0": {
+            "extTemp": probe["tC"],
+            "humidity": status["ext_humidity"]["0"]["hum"],
+            "extInput": status["ext_switch"]["0"]["input"],
+        },
+        "sensor_1": {"extTemp": None},
+        "device": {"cfgChanged": status["cfg_changed_cnt"]},
+    }
+
+
+def _plug_dht22(host: DeviceHost) -> None:
+    host.world.plug_addon("dht22")
+    host.world.set_ext_temperature(0, 21.5)
+    host.world.set_ext_humidity(48.3)
+    host.world.set_ext_input(True)
 
 
 def _shelly2_relay(status: Status, settings: Status) -> Expected:
@@ -165,6 +190,18 @@ CASES = [
             ),
         ),
         id="SHSW-1",
+    ),
+    pytest.param(
+        Case(
+            model="SHSW-1",
+            settings={"ext_switch_enable": "true"},
+            plug=_plug_dht22,
+            blocks=frozenset({"relay_0", "sensor_0", "sensor_1", "sensor_2", "device"}),
+            expect=_shelly1_addon,
+            change=lambda host: host.world.set_ext_temperature(0, 23.75),
+            pushed=lambda d: block(d, "sensor_0").extTemp == 23.75,
+        ),
+        id="SHSW-1-addon",
     ),
     pytest.param(
         Case(

@@ -124,6 +124,8 @@ async def test_home_assistant_client(
 ) -> None:
     """Initialization, blocks and values, a command, and a pushed change within a second."""
     host = start_device(real_runtime, case.model, coap_peer(coap), **case.settings)
+    if case.plug is not None:
+        case.plug(host)
     device, updates = await open_as_home_assistant(session, coap, host, case)
 
     assert device.initialized and device.firmware_supported

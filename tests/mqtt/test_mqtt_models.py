@@ -136,3 +136,23 @@ def test_update_period_republishes_on_the_injected_clock(
     watcher.wait(
         lambda ms: sum(m.topic.endswith("/info") for m in ms) == count + 1, "a periodic info"
     )
+
+
+def test_shelly1_addon_topics(shelly_device, shelly_mqtt_broker, watch) -> None:
+    """DOC "Shelly1/1PM: MQTT": ext_temperature/<i>, ext_temperature_f/<i>, ext_humidity/<i>
+    while sensors are plugged in; ext_switch/<i> while the add-on input is enabled."""
+    device = shelly_device(
+        "SHSW-1", addon={"sensors": "dht22"}, settings={"ext_switch_enable": "true"}
+    )
+    device.world.set_ext_temperature(0, 21.5)
+    device.world.set_ext_humidity(48.3)
+    watcher = watch()
+    shelly_mqtt_broker.connect(device)
+    prefix = f"shellies/{device.hostname}"
+    watcher.wait_for(f"{prefix}/ext_temperature/0", "21.5")
+    watcher.wait_for(f"{prefix}/ext_temperature_f/0", "70.7")
+    watcher.wait_for(f"{prefix}/ext_humidity/0", "48.3")
+    watcher.wait_for(f"{prefix}/ext_switch/0", "0")
+    mark = watcher.mark()
+    device.world.set_ext_temperature(0, 999)  # the probe stops answering
+    watcher.wait_for(f"{prefix}/ext_temperature/0", "999", after=mark)

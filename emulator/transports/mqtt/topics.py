@@ -153,7 +153,13 @@ class TopicTable:
             if body is None:
                 continue
             each = spec.get("each")
-            items = list(enumerate(body.get(each) or [])) if each else [(0, body)]
+            found = body.get(each) or [] if each else [body]
+            # A list, or an object keyed by index (the add-on's {"0": {...}, "1": {...}}).
+            items = (
+                [(int(k), v) for k, v in found.items()]
+                if isinstance(found, Mapping)
+                else list(enumerate(found))
+            )
             for index, item in items:
                 try:
                     value = item if "value" not in spec else _path(item, spec["value"])
