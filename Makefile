@@ -6,7 +6,7 @@ PYTHON312 := $(shell p=$$(pyenv prefix 3.12.1 2>/dev/null || pyenv prefix 3.12 2
 	if [ -n "$$p" ] && [ -x "$$p/bin/python3.12" ]; then echo "$$p/bin/python3.12"; \
 	else command -v python3.12; fi)
 
-.PHONY: run test lint format bench soak clean
+.PHONY: run test lint format bench soak screenshots clean
 
 # The embedded MQTT broker, without its websockets==15.0.1 pin (see pyproject.toml).
 AMQTT := amqtt==0.12.1
@@ -24,6 +24,10 @@ run: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q
+
+# The pages' screenshots in docs/ (device page, dashboard, cloud page), taken by the browser tests.
+screenshots: $(BIN)/.installed
+	SHELLY_EMU_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/web
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .

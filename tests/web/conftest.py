@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-#: Where the test run writes the pages' screenshots (committed, shown in the docs).
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+#: Where the test run writes the pages' screenshots: a temporary folder, so `make test` leaves
+#: the tree clean; `make screenshots` sets SHELLY_EMU_SCREENSHOTS=docs to refresh the committed
+#: ones shown in the docs.
+DOCS = Path(
+    os.environ.get("SHELLY_EMU_SCREENSHOTS") or Path(tempfile.gettempdir()) / "shelly-emu-pages"
+).resolve()
+DOCS.mkdir(parents=True, exist_ok=True)
 _CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 
 
