@@ -53,9 +53,10 @@ class Device(PhysicalActions):
         self.asleep = False
         #: Flashing or booting: answers nothing on any channel (transports check it).
         self.down = False
-        #: Seconds /reboot keeps the device down (profile ``life.boot_seconds``). Default 0, kept
-        #: so: 15 test files reboot devices on real clocks (set_boot_time gives a real delay).
-        self.boot_seconds = float(profile.section("life").get("boot_seconds", 0))
+        #: Seconds /reboot keeps the device down (profile ``life.boot_seconds``, or per device
+        #: ``set_boot_time``): 3 s by default, an ESP8266 restarting and rejoining Wi-Fi (inferred;
+        #: no published measurement), so a client polling right after /reboot sees it gone.
+        self.boot_seconds = float(profile.section("life").get("boot_seconds", 3))
         self.updater = Updater(self)
         #: mDNS TXT facts (``arch``, ``app``): the profile's, overridable per device.
         self.mdns: dict[str, Any] = dict(profile.section("mdns"))

@@ -198,7 +198,8 @@ async def test_home_assistant_repair_flow_sets_the_peer_and_reboots(
     address, port = coap_peer(coap).split(":")
     await device.configure_coiot_protocol(address, int(port))
     await device.trigger_reboot()
-    await push(updates, lambda: True, WAIT)  # the boot publish, 0.5 s after /reboot
+    # the boot publish, once the device is back (boot_seconds after /reboot)
+    await push(updates, lambda: True, WAIT + host.device.boot_seconds)
     assert host.settings()["coiot"]["peer"] == coap_peer(coap)
     async with asyncio.timeout(PUSH_DEADLINE):
         host.world.set_load(0, 42)

@@ -257,7 +257,7 @@ def test_coiot_settings_take_effect_only_after_reboot(
         host.get("relay/0", turn="on")
         assert values(coiot(client, host))[1101] == 1
         host.get("reboot")
-        manual_runtime.advance(1)
+        manual_runtime.advance(host.device.boot_seconds + 1)
         boot = coiot(other, host)
         assert boot.options[3412] == struct.pack("<H", 300)
         assert values(boot)[1101] == 0  # default_state off

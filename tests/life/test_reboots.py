@@ -68,6 +68,7 @@ def test_the_cloud_sees_a_reboot_as_offline_then_online(cloud, runtime, make_dev
         get_json(host, "reboot")
         runtime.advance(0.5)
         ws.next("Shelly:Online", online=0)  # skips anything before the drop
+        runtime.advance(host.device.boot_seconds)
         assert ws.next("Shelly:Online")["online"] == 1
     finally:
         ws.close()
