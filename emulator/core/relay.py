@@ -10,16 +10,15 @@ from typing import Any
 from .clock import Now
 from .component import Component
 from .errors import BadRequest
-from .localtime import Place
 from .params import Params
-from .schedule import WeeklySchedule
+from .schedule import ScheduledChannel
 
 __all__ = ["Relay"]
 
 _MAX_TIMER = 86400 * 7
 
 
-class Relay(Component, kind="relay"):
+class Relay(ScheduledChannel, Component, kind="relay"):
     """One relay. ``power()`` is what its load draws now; meters integrate it."""
 
     collection = "relays"
@@ -44,9 +43,7 @@ class Relay(Component, kind="relay"):
         self.timer_started = 0
         self.timer_duration = 0.0
         super().__init__(*args, **kwargs)
-        self.weekly = WeeklySchedule(
-            f"{self.key}:schedule", self.device, self._schedule_settings, self._scheduled
-        )
+        self.start_schedule()
 
     # --- fields ------------------------------------------------------------------------------
 
@@ -138,20 +135,7 @@ class Relay(Component, kind="relay"):
     def on_settings_changed(self, changes: Mapping[str, Any], now: Now) -> None:
         if "max_power" in changes:
             self.check_overpower(now)
-        if {"schedule", "schedule_rules"} & set(changes) and self.active:
-            self.weekly.arm(now)
-
-    def on_device_settings(self, now: Now) -> None:
-        """Time zone or place may have moved: the next scheduled run moves with them."""
-        if self.active:
-            self.weekly.arm(now)
-
-    def _schedule_settings(self) -> tuple[bool, list[str], Place]:
-        return (
-            bool(self.config["schedule"]),
-            list(self.config["schedule_rules"]),
-            Place.of(self.device.config),
-        )
+        self.rearm_schedule(changes, now)
 
     def _scheduled(self, action: str, now: Now) -> None:
         self.turn(action == "on", now, source="schedule")

@@ -11,9 +11,8 @@ from typing import Any
 from .clock import Now
 from .component import Component
 from .errors import BadRequest
-from .localtime import Place
 from .params import Params
-from .schedule import WeeklySchedule
+from .schedule import ScheduledChannel
 
 __all__ = ["Roller"]
 
@@ -35,7 +34,7 @@ def _opposite(direction: str) -> str:
     return _CLOSE if direction == _OPEN else _OPEN
 
 
-class Roller(Component, kind="roller"):
+class Roller(ScheduledChannel, Component, kind="roller"):
     """One roller. Position is a float 0 (closed) .. 100 (open), known only once calibrated."""
 
     collection = "rollers"
@@ -79,9 +78,7 @@ class Roller(Component, kind="roller"):
         self.paused_direction: str | None = None
         self.source = "http"
         super().__init__(*args, **kwargs)
-        self.weekly = WeeklySchedule(
-            f"{self.key}:schedule", self.device, self._schedule_settings, self._scheduled
-        )
+        self.start_schedule()
 
     # --- fields ------------------------------------------------------------------------------
 
@@ -392,20 +389,7 @@ class Roller(Component, kind="roller"):
             self.weekly.arm(now)
 
     def on_settings_changed(self, changes: Mapping[str, Any], now: Now) -> None:
-        if {"schedule", "schedule_rules"} & set(changes) and self.active:
-            self.weekly.arm(now)
-
-    def on_device_settings(self, now: Now) -> None:
-        """Time zone or place may have moved: the next scheduled run moves with them."""
-        if self.active:
-            self.weekly.arm(now)
-
-    def _schedule_settings(self) -> tuple[bool, list[str], Place]:
-        return (
-            bool(self.config["schedule"]),
-            list(self.config["schedule_rules"]),
-            Place.of(self.device.config),
-        )
+        self.rearm_schedule(changes, now)
 
     def _scheduled(self, action: str, now: Now) -> None:
         """A rule's open/close/stop; refused like any command while calibrating or safe."""

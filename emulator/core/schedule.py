@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from .clock import Now
 from .errors import BadRequest
@@ -130,3 +130,40 @@ class WeeklySchedule:
             self.arm(when)
 
         self._owner.schedule(self._key, now.mono + (at - now.unix), fire)
+
+
+class ScheduledChannel:
+    """Weekly ``schedule`` / ``schedule_rules`` for a channel component (relay, roller): arms
+    its WeeklySchedule at boot, when its rules change and when the device's time zone or place
+    does. Mixed in before Component; the channel runs ``_scheduled(action, now)``."""
+
+    key: str
+    device: Any
+    config: dict[str, Any]
+    active: bool
+    weekly: WeeklySchedule
+
+    def start_schedule(self) -> None:
+        self.weekly = WeeklySchedule(
+            f"{self.key}:schedule", self.device, self._schedule_settings, self._scheduled
+        )
+
+    def _schedule_settings(self) -> tuple[bool, list[str], Place]:
+        return (
+            bool(self.config["schedule"]),
+            list(self.config["schedule_rules"]),
+            Place.of(self.device.config),
+        )
+
+    def _scheduled(self, action: str, now: Now) -> None:
+        raise NotImplementedError
+
+    def rearm_schedule(self, changes: Collection[str], now: Now) -> None:
+        """After a settings change: the rules may have moved."""
+        if {"schedule", "schedule_rules"} & set(changes) and self.active:
+            self.weekly.arm(now)
+
+    def on_device_settings(self, now: Now) -> None:
+        """Time zone or place may have moved: the next scheduled run moves with them."""
+        if self.active:
+            self.weekly.arm(now)
