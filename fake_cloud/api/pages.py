@@ -9,11 +9,12 @@ JavaScript; these post plain forms, which is what a test (or a person) can drive
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, session
+from flask import Blueprint, redirect, render_template, request
 
 from fake_cloud.api.auth import AuthError
+from fake_cloud.api.login import logged_in_user
 from fake_cloud.api.rest import services
-from fake_cloud.state.backend import Access, StateError
+from fake_cloud.state.backend import Access, StateError, User
 
 __all__ = ["pages"]
 
@@ -33,23 +34,11 @@ def integrator_consent() -> Any:
     if not cb:
         return _message("Share devices", "The cb (callback URL) parameter is missing.", 400)
     title = f"Share devices with {tag}"
+    user = logged_in_user(s, title)
+    if not isinstance(user, User):
+        return user
     action = request.full_path
     op = request.form.get("op")
-    if op == "login":
-        try:
-            user = s.authority.login(
-                request.form.get("email", ""), request.form.get("password", "")
-            )
-        except AuthError as exc:
-            return render_template("login.html", title=title, action=action, problem=str(exc)), 401
-        session["user"] = user.id
-        return redirect(action, 303)
-    if op == "logout":
-        session.pop("user", None)
-        return redirect(action, 303)
-    user = s.backend.users.get(session.get("user", -1))
-    if user is None:
-        return render_template("login.html", title=title, action=action, intro="Log in first.")
     if op == "save":
         chosen = request.form.getlist("device")
         selection = {d: request.form.get(f"access_{d}", Access.READ_ONLY) for d in chosen}

@@ -1,18 +1,13 @@
-"""The device's life and time: a runtime whose ManualClock starts where each test needs it."""
+"""The device's life and time: the suite's runtime and make_device, on a ManualClock that starts
+where each test needs it (this ``clock`` overrides the root one)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
 
 import pytest
 
 from emulator.core.clock import ManualClock
-from emulator.runtime import DeviceHost, Runtime
-from emulator.transports.net import free_loopback_address
-
-from ..conftest import HTTP_PORT
 
 
 def unix(iso: str) -> float:
@@ -29,20 +24,3 @@ def start_at() -> str:
 @pytest.fixture
 def clock(start_at: str) -> ManualClock:
     return ManualClock(unix=unix(start_at))
-
-
-@pytest.fixture
-def runtime(clock: ManualClock) -> Iterator[Runtime]:
-    runtime = Runtime(clock).start()
-    yield runtime
-    runtime.stop()
-
-
-@pytest.fixture
-def make_device(runtime: Runtime) -> Callable[..., DeviceHost]:
-    def make(model: str, **options: Any) -> DeviceHost:
-        options.setdefault("http_port", HTTP_PORT)
-        options.setdefault("ip", free_loopback_address(options["http_port"] or 80))
-        return runtime.add_device(model, **options)
-
-    return make

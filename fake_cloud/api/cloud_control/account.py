@@ -7,10 +7,11 @@ Cloud Control "Getting Started"). A plain login form, like the other pages (page
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, session
+from flask import Blueprint, current_app, render_template, request
 
-from fake_cloud.api.auth import AuthError
 from fake_cloud.api.context import Services
+from fake_cloud.api.login import logged_in_user
+from fake_cloud.state.backend import User
 
 __all__ = ["account_page"]
 
@@ -26,23 +27,10 @@ account_page = Blueprint(
 @account_page.route("/user_settings.html", methods=["GET", "POST"])
 def user_settings() -> Any:
     services: Services = current_app.config["SERVICES"]
+    user = logged_in_user(services, TITLE)
+    if not isinstance(user, User):
+        return user
     action = request.full_path
-    op = request.form.get("op")
-    if op == "login":
-        try:
-            user = services.authority.login(
-                request.form.get("email", ""), request.form.get("password", "")
-            )
-        except AuthError as exc:
-            return render_template("login.html", title=TITLE, action=action, problem=str(exc)), 401
-        session["user"] = user.id
-        return redirect(action, 303)
-    if op == "logout":
-        session.pop("user", None)
-        return redirect(action, 303)
-    user = services.backend.users.get(session.get("user", -1))
-    if user is None:
-        return render_template("login.html", title=TITLE, action=action, intro="Log in first.")
     server_uri = services.backend.server(user.server).api_url
     return render_template(
         "account.html", title=TITLE, action=action, user=user, server_uri=server_uri
